@@ -1,0 +1,34 @@
+"""Pure parsing for ssm-local: the lark grammars and the thin modules that turn them into trees.
+
+This is the lowest layer. It imports neither ``documents`` nor ``engine``. It holds the template
+grammar (``{{ ... }}`` placeholders), the output-selector grammar and the root error class that
+every other package derives its errors from.
+"""
+
+from __future__ import annotations
+
+from grammar.errors import (
+    ApiError,
+    DocumentError,
+    ExecutionError,
+    ExecutorError,
+    GrammarError,
+    ParameterError,
+    SelectorSyntaxError,
+    SsmLocalError,
+    StoreError,
+    TemplateSyntaxError,
+)
+
+__all__ = [
+    "ApiError",
+    "DocumentError",
+    "ExecutionError",
+    "ExecutorError",
+    "GrammarError",
+    "ParameterError",
+    "SelectorSyntaxError",
+    "SsmLocalError",
+    "StoreError",
+    "TemplateSyntaxError",
+]
