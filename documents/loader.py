@@ -278,7 +278,7 @@ class _JsonScanner:
         return self.positions
 
     def _value(self, path: Path, key_at: tuple[int, int] | None) -> None:
-        kind, tok, start = self.tokens[self.i]
+        _, tok, start = self.tokens[self.i]
         line, col = self._lc(start)
         self.positions[path] = Position(
             line, col, key_at[0] if key_at else None, key_at[1] if key_at else None
