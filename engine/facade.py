@@ -1,0 +1,95 @@
+"""``Engine``: the one object an embedding service needs, opening a store by URL.
+
+``Engine(url)`` opens (and migrates) the store, makes the key ring from ``$SSM_LOCAL_HOME``
+or the environment, and exposes the services: ``engine.parameters`` (Parameter Store) and
+``engine.documents`` (the document registry). Everything is injectable for tests: the home
+directory, the environment, a clock, the account and region. Use it as a context manager, or
+call ``close()``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from engine.services.keyring import KeyRing
+from engine.services.parameters import ParameterStore
+from engine.store import Store, ssm_local_home
+from engine.store.database import default_store_url
+
+if TYPE_CHECKING:
+    from engine.services.documents import DocumentRegistry
+
+DEFAULT_ACCOUNT_ID = "123456789012"
+DEFAULT_REGION = "us-east-1"
+
+
+class Engine:
+    """ssm-local in process: a store plus the services that live in it."""
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        home: str | Path | None = None,
+        environ: Mapping[str, str] | None = None,
+        region: str = DEFAULT_REGION,
+        account_id: str = DEFAULT_ACCOUNT_ID,
+        clock: Callable[[], float] = time.time,
+        keyring: KeyRing | None = None,
+        cache_ttl: float | None = 1.0,
+    ) -> None:
+        env: Mapping[str, str] = os.environ if environ is None else environ
+        self.home = Path(home).expanduser() if home is not None else ssm_local_home(env)
+        if url is None:
+            url = default_store_url({**env, "SSM_LOCAL_HOME": str(self.home)})
+        self.region = region
+        self.account_id = account_id
+        self.clock = clock
+        self.store = Store(url)
+        self.keyring = keyring or KeyRing.from_environment(
+            self.home, env, region=region, account_id=account_id
+        )
+        self.parameters = ParameterStore(
+            self.store,
+            self.keyring,
+            region=region,
+            account_id=account_id,
+            clock=clock,
+            cache_ttl=cache_ttl,
+        )
+        self._documents: DocumentRegistry | None = None
+
+    @property
+    def documents(self) -> DocumentRegistry:
+        """The document registry (made on first use)."""
+        if self._documents is None:
+            from engine.services.documents import DocumentRegistry
+
+            self._documents = DocumentRegistry(
+                self.store, region=self.region, account_id=self.account_id, clock=self.clock
+            )
+        return self._documents
+
+    def close(self) -> None:
+        """Stop background work and close the store's connections."""
+        self.parameters.close()
+        self.store.close()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Engine({self.store.display_url!r})"
