@@ -12,7 +12,7 @@ from documents.diagnostics import Diagnostic, Severity
 from documents.graph import build_graph
 from documents.loader import Format, load_text
 from documents.model import Document, ParameterDefinition, Step
-from documents.schemas import classify
+from documents.schemas import classify as _classify
 from documents.validate import validate
 from grammar.errors import DocumentError
 
@@ -25,7 +25,7 @@ def load(content: str | bytes, *, source: str = "<document>", format: Format | N
     from documents.model import build_document
 
     loaded = load_text(content, source=source, format=format)
-    kind, version = classify(loaded.data)
+    kind, version = _classify(loaded.data)
     return build_document(loaded, kind, version)
 
 
@@ -44,6 +44,7 @@ __all__ = [
     "Diagnostic",
     "Document",
     "DocumentError",
+    "Format",
     "ParameterDefinition",
     "Severity",
     "Step",

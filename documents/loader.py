@@ -459,11 +459,28 @@ def _load_json(text: str, source: str) -> Any:
         line, column, key = _find_json_duplicate(text)
         raise _fail("DuplicateKey", f"duplicate key {key!r}", source, line, column) from None
     except json.JSONDecodeError as exc:
-        raise _fail("DocumentSyntaxError", f"invalid JSON: {exc.msg}", source,
+        raise _fail("DocumentSyntaxError", f"invalid JSON: {_explain_json(text, exc)}", source,
                     exc.lineno, exc.colno) from None
     except RecursionError:
         raise _fail("DocumentTooDeep",
                     f"document nests deeper than {MAX_NESTING_DEPTH} levels", source) from None
+
+
+def _explain_json(text: str, exc: json.JSONDecodeError) -> str:
+    """json's message, made specific for the mistakes people make by hand."""
+    before = text[: exc.pos].rstrip()
+    here = text[exc.pos : exc.pos + 1]
+    if before.endswith(",") and here in ("]", "}"):
+        return f"trailing comma before '{here}' (JSON allows none)"
+    if exc.msg.startswith("Expecting property name") and here == "'":
+        return "property names need double quotes, not single quotes"
+    if exc.msg.startswith("Expecting value") and here == "'":
+        return "strings need double quotes, not single quotes"
+    if exc.msg.startswith("Expecting ',' delimiter") and here == '"':
+        return "missing ',' between items"
+    if exc.msg == "Invalid control character at":
+        return "a string contains a raw control character (write newlines and tabs as \\n, \\t)"
+    return exc.msg
 
 
 def _find_json_duplicate(text: str) -> tuple[int | None, int | None, str]:

@@ -164,7 +164,8 @@ def type_problem(definition: ParameterDefinition, value: Any) -> str | None:
         )
     if ok:
         return None
-    return f"is {_describe(value)}, not a {type_name}"
+    article = "an" if type_name[:1] in "AEIOU" else "a"
+    return f"is {_describe(value)}, not {article} {type_name}"
 
 
 def _json_object_text(value: Any) -> bool:

@@ -622,8 +622,8 @@ def _check_update_variable(checker: _Checker, step: Step) -> None:
         return
     if not _matches_variable_type(variable.type, value):
         checker.report("InvalidUpdateVariable",
-                       f"step '{step.name}': Value {json.dumps(value)[:60]} is not a "
-                       f"{variable.type} (variable '{variable.name}'); aws:updateVariable does "
+                       f"step '{step.name}': Value {json.dumps(value)[:60]} is not "
+                       f"{'an' if variable.type[:1] in 'AEIOU' else 'a'} {variable.type} (variable '{variable.name}'); aws:updateVariable does "
                        "not convert types", (*step.inputs_path, "Value"))
 
 
