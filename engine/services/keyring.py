@@ -20,6 +20,7 @@ import secrets
 import threading
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,7 +80,7 @@ class KeyRing:
 
     @classmethod
     def from_environment(
-        cls, home: Path, environ: dict[str, str] | None = None, **kwargs: str
+        cls, home: Path, environ: Mapping[str, str] | None = None, **kwargs: str
     ) -> KeyRing:
         """The key ring that ``SSM_LOCAL_KEYRING`` / ``SSM_LOCAL_KMS_KEY`` / the home describe."""
         env = os.environ if environ is None else environ

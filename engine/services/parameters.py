@@ -26,7 +26,7 @@ from sqlalchemy.engine import Connection, Row
 
 from engine.services import parameter_queries as q
 from engine.services import parameter_rules as rules
-from engine.services.keyring import KeyRing
+from engine.services.keyring import KeyRing, KeyRingError
 from engine.services.parameter_events import PolicyEvents, policies_of
 from engine.services.parameter_models import (
     DeleteParametersResult,
@@ -208,7 +208,7 @@ class ParameterStore(PolicyEvents):
                         C.update().where(C.c.tier == previous_tier).values(count=C.c.count - 1)
                     )
             expires_at = next((p.at.timestamp() for p in policy_list if p.at is not None), None)
-            stored = self.keyring.encrypt(value, new_key, name) if new_type == "SecureString" else value
+            stored = self._encrypt(value, new_key, name) if new_type == "SecureString" else value
             version = 1 if row is None else row.version + 1
             oldest = 1 if row is None else row.oldest_version
             if version - oldest + 1 > rules.MAX_VERSIONS:
@@ -690,8 +690,17 @@ class ParameterStore(PolicyEvents):
 
     def _plain(self, name: str, type_: str, stored: str, with_decryption: bool) -> str:
         if type_ == "SecureString" and with_decryption:
-            return self.keyring.decrypt(stored, name)
+            try:
+                return self.keyring.decrypt(stored, name)
+            except KeyRingError as exc:
+                raise fail(exc.code, exc.message) from None
         return stored
+
+    def _encrypt(self, value: str, key_id: str | None, name: str) -> str:
+        try:
+            return self.keyring.encrypt(value, key_id, name)
+        except KeyRingError as exc:
+            raise fail(exc.code, exc.message) from None
 
     def _arn(self, name: str) -> str:
         return rules.parameter_arn(name, self.region, self.account_id)
