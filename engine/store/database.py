@@ -88,7 +88,11 @@ class Store:
         if migrate:
             from engine.store.migrations import migrate as run_migrations
 
-            run_migrations(self)
+            try:
+                run_migrations(self)
+            except BaseException:
+                self.engine.dispose()
+                raise
 
     def _create_engine(self, parsed: sa.URL, echo: bool) -> Engine:
         if self.dialect == "sqlite":
