@@ -141,15 +141,21 @@ def validate(document: Document) -> list[Diagnostic]:
                        severity=Severity(issue.severity))
     if document.kind == "Other":
         return checker.found
-    for schema_issue in schema_errors(document.data):
-        checker.report(schema_issue.code, schema_issue.message, schema_issue.path,
-                       key=schema_issue.at_key, severity=Severity(schema_issue.severity))
     _check_parameters(checker)
     _check_steps(checker)
     if document.kind == "Automation":
         _check_automation(checker)
     else:
         _check_command(checker)
+    # Where a semantic check and a schema rule point at the same spot, the semantic finding is
+    # the more specific one; report it alone.
+    semantic_spots = {(d.line, d.column) for d in checker.found if d.is_error}
+    schema_checker = _Checker(document)
+    for schema_issue in schema_errors(document.data):
+        schema_checker.report(schema_issue.code, schema_issue.message, schema_issue.path,
+                              key=schema_issue.at_key, severity=Severity(schema_issue.severity))
+    checker.found.extend(d for d in schema_checker.found
+                         if (d.line, d.column) not in semantic_spots)
     return sorted(checker.found, key=_order)
 
 

@@ -19,6 +19,8 @@ from grammar.errors import (
     StoreError,
     TemplateSyntaxError,
 )
+from grammar.selector import Selector, evaluate_selector, parse_selector
+from grammar.template import Template, parse_template
 
 __all__ = [
     "ApiError",
@@ -27,8 +29,13 @@ __all__ = [
     "ExecutorError",
     "GrammarError",
     "ParameterError",
+    "Selector",
     "SelectorSyntaxError",
     "SsmLocalError",
     "StoreError",
+    "Template",
     "TemplateSyntaxError",
+    "evaluate_selector",
+    "parse_selector",
+    "parse_template",
 ]
