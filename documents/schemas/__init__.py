@@ -10,7 +10,8 @@ once per process, with importlib.resources, and compiled into ``Draft202012Valid
   ``DocumentError`` with code ``UnsupportedSchemaVersion`` and path ``$.schemaVersion``).
 - ``schema_errors(data)`` lists every ``SchemaIssue`` in a document: the top level by its
   version's schema, then every step's ``inputs`` by its action's schema, including the steps
-  inside ``aws:loop``. It never raises for bad content; an unsupported version becomes one
+  inside ``aws:loop``. It never raises for bad content in JSON-shaped data (string keys, as
+  ``documents.loader`` guarantees); an unsupported version becomes one
   ``UnsupportedSchemaVersion`` issue, and "Other" documents (Session, Package, agent-only
   2.0.x ...) have no schema here, so they yield no issues.
 - ``step_errors(step, path, ...)`` is the same check for one step (and the steps nested in it).

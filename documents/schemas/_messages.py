@@ -200,7 +200,8 @@ class Translator:
         patterns = schema.get("patternProperties", {})
         custom = schema.get("x-unknown-key", {})
         for key in instance:
-            if key in known or any(re.search(p, key) for p in patterns):
+            if key in known or (isinstance(key, str) and any(re.search(p, key)
+                                                             for p in patterns)):
                 continue
             key_path = (*path, key)
             where = self._locate(key_path)
