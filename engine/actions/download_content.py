@@ -77,15 +77,15 @@ async def download_content(ctx: StepContext) -> PluginResult:
             name = posixpath.basename(urllib.parse.urlparse(url).path) or "download"
             dest = _destination(ctx, inputs.get("destinationPath"), name, directory=False)
         elif source_type == "SSMDocument":
-            name = info.get("name")
-            if not isinstance(name, str) or not name:
+            document_name = info.get("name")
+            if not isinstance(document_name, str) or not document_name:
                 return _fail(ctx, "sourceType SSMDocument needs sourceInfo.name")
             if ctx.node.resolve_document is None:
-                return _fail(ctx, "no document registry is available to find " + name)
-            document = ctx.node.resolve_document(name)
+                return _fail(ctx, "no document registry is available to find " + document_name)
+            document = ctx.node.resolve_document(document_name)
             content = document.text.encode("utf-8")
             suffix = ".json" if document.format == "JSON" else ".yaml"
-            file_name = name.split(":")[0].split("/")[-1] + suffix
+            file_name = document_name.split(":")[0].split("/")[-1] + suffix
             dest = _destination(ctx, inputs.get("destinationPath"), file_name, directory=True)
         else:
             return _fail(ctx, f"sourceType {source_type} is not supported by ssm-local "

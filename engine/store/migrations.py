@@ -43,8 +43,15 @@ def _v1_parameters_and_documents(conn: Connection) -> None:
     )
 
 
+def _v2_nodes_and_commands(conn: Connection) -> None:
+    from engine.store.command_tables import COMMAND_TABLES
+
+    SQLModel.metadata.create_all(conn, tables=_tables(*COMMAND_TABLES))
+
+
 MIGRATIONS: list[Migration] = [
     (1, "parameters, labels, tags, policy events, documents", _v1_parameters_and_documents),
+    (2, "nodes, commands, command invocations, plugin results", _v2_nodes_and_commands),
 ]
 
 
