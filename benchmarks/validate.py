@@ -49,7 +49,7 @@ def floor_validators() -> dict[str, jsonschema.protocols.Validator]:
     from referencing import Registry, Resource
 
     registry = Registry().with_resources(
-        (name, Resource.from_contents(doc)) for name, doc in registry_docs.items()
+        (doc.get("$id", name), Resource.from_contents(doc)) for name, doc in registry_docs.items()
     )
     validators = {}
     for version, file in SCHEMA_FILES.items():
