@@ -24,6 +24,7 @@ import contextlib
 import os
 import secrets
 import shlex
+import socket
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -216,7 +217,16 @@ async def _connect(target: SshTarget) -> asyncssh.SSHClientConnection:
         raise ExecutorError(
             f"could not connect to {target.display}: timed out after {target.connect_timeout_seconds:g} s"
         ) from exc
+    except socket.gaierror as exc:
+        raise ExecutorError(
+            f"could not connect to {target.display}: could not resolve {target.host!r} "
+            f"({exc.strerror or exc})"
+        ) from exc
     except OSError as exc:
+        if exc.filename:
+            raise ExecutorError(
+                f"could not connect to {target.display}: could not read {exc.filename}: {_reason(exc)}"
+            ) from exc
         raise ExecutorError(f"could not connect to {target.display}: {_reason(exc)}") from exc
     except asyncssh.Error as exc:
         raise ExecutorError(f"could not connect to {target.display}: {exc}") from exc
