@@ -43,6 +43,7 @@ from engine.services.parameter_models import (
 )
 from engine.services.parameter_rules import fail, not_found
 from engine.store import Store, StoreConflict
+from engine.store.database import FastCursor
 from engine.store.tables import (
     ParameterEventRow,
     ParameterLabelRow,
@@ -58,6 +59,48 @@ L: sa.Table = ParameterLabelRow.__table__  # type: ignore[attr-defined]
 C: sa.Table = ParameterTierCountRow.__table__  # type: ignore[attr-defined]
 E: sa.Table = ParameterEventRow.__table__  # type: ignore[attr-defined]
 TAGS: sa.Table = TagRow.__table__  # type: ignore[attr-defined]
+
+_COLUMNS = (
+    "type, value, key_id, data_type, tier, description, allowed_pattern, policies, "
+    "last_modified, last_modified_user"
+)
+_VALUES = (
+    ":type, :value, :key_id, :data_type, :tier, :description, :allowed_pattern, :policies, "
+    ":last_modified, :last_modified_user"
+)
+_SQL_SELECT = (
+    "SELECT name, parent, version, oldest_version, expires_at, " + _COLUMNS + " "
+    "FROM parameters WHERE name = :name"
+)
+_SQL_TIER_COUNTS = "SELECT tier, count FROM parameter_tier_counts"
+_SQL_COUNT = "UPDATE parameter_tier_counts SET count = count + :d WHERE tier = :tier"
+_SQL_LABEL_ON_VERSION = (
+    "SELECT label FROM parameter_labels WHERE name = :name AND version = :version LIMIT 1"
+)
+_SQL_DROP_VERSION = "DELETE FROM parameter_versions WHERE name = :name AND version = :version"
+_SQL_INSERT_VERSION = (
+    "INSERT INTO parameter_versions (name, version, " + _COLUMNS + ") "
+    "VALUES (:name, :version, " + _VALUES + ")"
+)
+_SQL_INSERT_PARAMETER = (
+    "INSERT INTO parameters (name, parent, version, oldest_version, expires_at, " + _COLUMNS + ") "
+    "VALUES (:name, :parent, :version, :oldest_version, :expires_at, " + _VALUES + ")"
+)
+_SQL_UPDATE_PARAMETER = (
+    "UPDATE parameters SET version = :version, oldest_version = :oldest_version, "
+    "expires_at = :expires_at, "
+    + ", ".join(f"{c.strip()} = :{c.strip()}" for c in _COLUMNS.split(","))
+    + " WHERE name = :name"
+)
+_SQL_INSERT_TAG = (
+    "INSERT INTO resource_tags (resource_type, resource_id, key, value) "
+    "VALUES ('Parameter', :rid, :key, :value)"
+)
+
+
+class _Expired(Exception):
+    """The parameter's Expiration passed; it must be removed before the write can go on."""
+
 
 Clock = Callable[[], float]
 Subscriber = Callable[[ParameterEvent], None]
@@ -91,6 +134,9 @@ class ParameterStore(PolicyEvents):
         self._cache: dict[tuple[str, bool], tuple[Parameter, float, float | None]] = {}
         self._cache_names: dict[str, set[tuple[str, bool]]] = {}
         self._cache_lock = threading.Lock()
+        self._select_for_update = _SQL_SELECT + (
+            " FOR UPDATE" if store.dialect == "postgresql" else ""
+        )
         self._subscribers: list[Subscriber] = []
         self._poller: threading.Thread | None = None
         self._stop = threading.Event()
@@ -137,11 +183,10 @@ class ParameterStore(PolicyEvents):
         if policies is not None:
             parsed_policies = rules.parse_policies(policies, now=_utc(now))
 
-        def attempt(conn: Connection) -> PutParameterResult:
-            row = conn.execute(sa.select(P).where(P.c.name == name).with_for_update()).first()
-            if row is not None and row.expires_at is not None and row.expires_at <= now:
-                self._expire(conn, row, now)
-                row = None
+        def attempt(cur: FastCursor) -> PutParameterResult:
+            row = cur.one(self._select_for_update, {"name": name})
+            if row is not None and row["expires_at"] is not None and row["expires_at"] <= now:
+                raise _Expired(name)
             if row is not None and not overwrite:
                 raise fail(
                     "ParameterAlreadyExists",
@@ -149,42 +194,41 @@ class ParameterStore(PolicyEvents):
                 )
             if row is None and type is None:
                 raise fail("ValidationException", "A Type is required to create a parameter.")
-            new_type = type or row.type  # type: ignore[union-attr]
-            if row is not None and new_type != row.type:
+            old: dict[str, Any] = row or {}
+            new_type = type or old["type"]
+            if row is not None and new_type != old["type"]:
                 raise fail(
                     "HierarchyTypeMismatchException",
-                    f"Parameter {name} is a {row.type}; its type cannot change to {new_type}. "
+                    f"Parameter {name} is a {old['type']}; its type cannot change to {new_type}. "
                     "Create a new parameter instead.",
                 )
             if key_id is not None and new_type != "SecureString":
                 raise fail("ValidationException", "KeyId applies only to SecureString parameters.")
-            new_key = (key_id or (row.key_id if row is not None else None) or "alias/aws/ssm") if (
-                new_type == "SecureString"
-            ) else None
-            new_data_type = rules.check_data_type(
-                data_type or (row.data_type if row is not None else "text"), new_type
+            new_key = (
+                (key_id or old.get("key_id") or "alias/aws/ssm")
+                if new_type == "SecureString"
+                else None
             )
-            new_pattern = allowed_pattern if allowed_pattern is not None else (
-                row.allowed_pattern if row is not None else None
-            )
-            new_description = description if description is not None else (
-                row.description if row is not None else None
-            )
+            new_data_type = rules.check_data_type(data_type or old.get("data_type") or "text", new_type)
+            new_pattern = allowed_pattern if allowed_pattern is not None else old.get("allowed_pattern")
+            new_description = description if description is not None else old.get("description")
             size = rules.check_value(
                 value, type_=new_type, data_type=new_data_type, allowed_pattern=new_pattern
             )
             if parsed_policies is not None:
-                policies_text = json.dumps([json.loads(p.text) for p in parsed_policies]) if (
-                    parsed_policies
-                ) else None
+                policies_text = (
+                    json.dumps([json.loads(p.text) for p in parsed_policies])
+                    if parsed_policies
+                    else None
+                )
                 policy_list = parsed_policies
             else:
-                policies_text = row.policies if row is not None else None
+                policies_text = old.get("policies")
                 policy_list = policies_of(policies_text)
-            previous_tier = row.tier if row is not None else None
+            previous_tier = old.get("tier")
             counts = None
             if tier == "Intelligent-Tiering" or row is None:
-                counts = self._tier_counts(conn)
+                counts = dict(cur.all(_SQL_TIER_COUNTS))
             new_tier = rules.choose_tier(
                 tier,
                 previous=previous_tier,
@@ -193,38 +237,33 @@ class ParameterStore(PolicyEvents):
                 standard_full=bool(counts and counts["Standard"] >= rules.TIER_LIMITS["Standard"]),
             )
             if new_tier != previous_tier:
-                counts = counts or self._tier_counts(conn)
+                counts = counts or dict(cur.all(_SQL_TIER_COUNTS))
                 if counts[new_tier] >= rules.TIER_LIMITS[new_tier]:
                     raise fail(
                         "ParameterLimitExceeded",
                         f"The {new_tier} tier already holds its limit of "
                         f"{rules.TIER_LIMITS[new_tier]:,} parameters; delete some and try again.",
                     )
-                conn.execute(
-                    C.update().where(C.c.tier == new_tier).values(count=C.c.count + 1)
-                )
+                cur.execute(_SQL_COUNT, {"d": 1, "tier": new_tier})
                 if previous_tier is not None:
-                    conn.execute(
-                        C.update().where(C.c.tier == previous_tier).values(count=C.c.count - 1)
-                    )
+                    cur.execute(_SQL_COUNT, {"d": -1, "tier": previous_tier})
             expires_at = next((p.at.timestamp() for p in policy_list if p.at is not None), None)
             stored = self._encrypt(value, new_key, name) if new_type == "SecureString" else value
-            version = 1 if row is None else row.version + 1
-            oldest = 1 if row is None else row.oldest_version
+            version = 1 if row is None else old["version"] + 1
+            oldest = 1 if row is None else old["oldest_version"]
             if version - oldest + 1 > rules.MAX_VERSIONS:
-                labelled = conn.execute(
-                    sa.select(L.c.label).where(L.c.name == name, L.c.version == oldest).limit(1)
-                ).first()
-                if labelled is not None:
+                if cur.one(_SQL_LABEL_ON_VERSION, {"name": name, "version": oldest}) is not None:
                     raise fail(
                         "ParameterMaxVersionLimitExceeded",
                         f"Parameter {name} already has {rules.MAX_VERSIONS} versions and its "
                         f"oldest, version {oldest}, carries a label, so it cannot be dropped to "
                         "make room. Move the label to a newer version and try again.",
                     )
-                conn.execute(V.delete().where(V.c.name == name, V.c.version == oldest))
+                cur.execute(_SQL_DROP_VERSION, {"name": name, "version": oldest})
                 oldest += 1
             fields = {
+                "name": name,
+                "version": version,
                 "type": new_type,
                 "value": stored,
                 "key_id": new_key,
@@ -236,37 +275,34 @@ class ParameterStore(PolicyEvents):
                 "last_modified": now,
                 "last_modified_user": self.user,
             }
-            conn.execute(V.insert(), {"name": name, "version": version, **fields})
+            cur.execute(_SQL_INSERT_VERSION, fields)
+            extra = {"oldest_version": oldest, "expires_at": expires_at}
             if row is None:
-                conn.execute(
-                    P.insert(),
-                    {
-                        "name": name,
-                        "parent": rules.parent_of(name),
-                        "version": version,
-                        "oldest_version": oldest,
-                        "expires_at": expires_at,
-                        **fields,
-                    },
-                )
+                cur.execute(_SQL_INSERT_PARAMETER, {**fields, **extra, "parent": rules.parent_of(name)})
                 if checked_tags:
-                    conn.execute(
-                        TAGS.insert(),
-                        [
-                            {"resource_type": "Parameter", "resource_id": name, "key": k, "value": v}
-                            for k, v in checked_tags
-                        ],
+                    cur.executemany(
+                        _SQL_INSERT_TAG,
+                        [{"rid": name, "key": k, "value": v} for k, v in checked_tags],
                     )
             else:
-                conn.execute(
-                    P.update()
-                    .where(P.c.name == name)
-                    .values(version=version, oldest_version=oldest, expires_at=expires_at, **fields)
-                )
+                cur.execute(_SQL_UPDATE_PARAMETER, {**fields, **extra})
             return PutParameterResult(version=version, tier=new_tier)
 
         try:
-            return self._write(attempt)
+            for tries in (1, 2, 3):
+                try:
+                    with self.store.fast_write() as cur:
+                        return attempt(cur)
+                except _Expired:
+                    self.process_policies()
+                except StoreConflict:
+                    if tries == 3:
+                        raise fail(
+                            "TooManyUpdates",
+                            "Another update to the same parameter happened at the same time; "
+                            "try again.",
+                        ) from None
+            raise fail("TooManyUpdates", "The parameter kept changing; try again.")
         finally:
             self._invalidate(name)
 
