@@ -41,7 +41,7 @@ def test_no_plaintext_on_disk_or_in_logs(tmp_path: Path, caplog: pytest.LogCaptu
     files.update({p: p.read_bytes() for p in [db, *home.iterdir()]})
 
     logs = "\n".join(r.getMessage() for r in caplog.records)
-    assert "log capture works" in logs and "INSERT INTO parameters" in logs  # logging was on
+    assert "log capture works" in logs and "INSERT INTO parameter_labels" in logs  # SQL logged
     for secret in SECRETS:
         for variant in (secret, secret + "-v2"):
             for path, data in files.items():
