@@ -3,7 +3,10 @@
 The schemas are package data (``command-1.2.json``, ``command-2.0.json``, ``command-2.2.json``,
 ``automation-0.3.json``, ``action-aws_<name>.json`` and the shared ``common.json``), written
 for ssm-local from AWS's documentation and from what real documents contain. They are read
-once per process, with importlib.resources, and compiled into ``Draft202012Validator``s once.
+once per process, with importlib.resources, and compiled into ``Draft202012Validator``s once
+(with their non-recursive ``$ref``s inlined). A fast yes/no check compiled from the same schemas
+(``_fastcheck``) runs first; jsonschema is only asked for errors when that check fails, which
+makes the common case, a valid document, about ten times faster.
 
 - ``classify(data)`` says what a document is: ``("Command" | "Automation" | "Other", version)``.
   A missing, non-string or unknown ``schemaVersion`` raises ``UnsupportedSchemaVersion`` (a
@@ -41,6 +44,7 @@ from jsonschema import Draft202012Validator
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
+from documents.schemas._fastcheck import Check, Compiler
 from documents.schemas._messages import (
     Describer,
     IssueSeverity,
@@ -158,13 +162,14 @@ class _Action:
     min_version: str | None
     internal: bool
     validator: Draft202012Validator
+    valid: Check
     properties: frozenset[str]
     by_lower: Mapping[str, str]
 
 
 @dataclass(frozen=True, slots=True)
 class _Catalog:
-    documents: Mapping[str, Draft202012Validator]
+    documents: Mapping[str, tuple[Draft202012Validator, Check]]
     actions: Mapping[str, _Action]
     describer: Describer
 
@@ -184,9 +189,13 @@ def _catalog() -> _Catalog:
             defs[f"{file}#{name}"] = sub
             defs.setdefault(f"#{name}", sub)
 
-    def build(schema: Mapping[str, Any]) -> Draft202012Validator:
+    compiler = Compiler({schema["$id"]: schema for schema in schemas.values()})
+
+    def build(schema: Mapping[str, Any]) -> tuple[Draft202012Validator, Check]:
+        """jsonschema's validator (for the errors) and the fast yes/no check in front of it."""
         inlined = _inline(schema, schema["$id"].rsplit("/", 1)[-1], schemas, ())
-        return Draft202012Validator(inlined, registry=registry)
+        return (Draft202012Validator(inlined, registry=registry),
+                compiler.compile(inlined, schema["$id"]))
 
     documents = {
         version: build(schemas[f"{prefix}-{version}.json"])
@@ -199,12 +208,14 @@ def _catalog() -> _Catalog:
         if not file.startswith("action-"):
             continue
         properties = frozenset(schema.get("properties", {}))
+        validator, valid = build(schema)
         actions[schema["x-action"]] = _Action(
             name=schema["x-action"],
             kind=schema["x-kind"],
             min_version=schema.get("x-min-schema-version"),
             internal=bool(schema.get("x-internal")),
-            validator=build(schema),
+            validator=validator,
+            valid=valid,
             properties=properties,
             by_lower={name.lower(): name for name in properties},
         )
@@ -262,8 +273,11 @@ def schema_errors(data: Mapping[str, Any]) -> list[SchemaIssue]:
     if kind == "Other":
         return []
     catalog = _catalog()
-    translator = Translator(catalog.describer, lambda p: _where_in_document(data, p))
-    issues = list(translator.issues(catalog.documents[version].iter_errors(data), ()))
+    validator, valid = catalog.documents[version]
+    issues: list[SchemaIssue] = []
+    if not valid(data):
+        translator = Translator(catalog.describer, lambda p: _where_in_document(data, p))
+        issues.extend(translator.issues(validator.iter_errors(data), ()))
     if version == "1.2":
         runtime = data.get("runtimeConfig")
         if isinstance(runtime, Mapping):
@@ -369,6 +383,8 @@ def _input_errors(action: _Action, inputs: Mapping[str, Any], base: Path, label:
     checked: Any = inputs
     if command and isinstance(inputs, Mapping):
         checked, renamed = _match_case(inputs, action)
+    if action.valid(checked):
+        return
 
     def locate(path: Path) -> Where:
         rel = path[len(base):]

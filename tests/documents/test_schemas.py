@@ -523,3 +523,109 @@ def test_schema_file_is_valid(name: str) -> None:
     if name.startswith("action-"):
         assert name == "action-" + schema["x-action"].replace(":", "_") + ".json"
         assert schema["x-kind"] in ("Command", "Automation")
+
+
+# --------------------------------------------------------------------------------------------
+# The fast yes/no check in front of jsonschema must agree with it
+
+
+def _original_validators() -> dict[str, Draft202012Validator]:
+    """Validators on the schema files as written (no inlining), to check the inlining too."""
+    from referencing import Registry
+    from referencing.jsonschema import DRAFT202012
+
+    files = {name: json.loads(resources.files("documents.schemas").joinpath(name)
+                              .read_text(encoding="utf-8")) for name in _schema_files()}
+    registry: Registry[Any] = Registry().with_resources(
+        (schema["$id"], DRAFT202012.create_resource(schema)) for schema in files.values())
+    out = {}
+    for schema in files.values():
+        key = schema.get("x-action") or schema["$id"].rsplit("/", 1)[-1]
+        out[key] = Draft202012Validator(schema, registry=registry)
+    return out
+
+
+def _agreement(data: dict[str, Any], originals: dict[str, Draft202012Validator]) -> None:
+    from documents.schemas import _catalog
+
+    catalog = _catalog()
+    try:
+        kind, version = classify(data)
+    except UnsupportedSchemaVersion:
+        return
+    if kind == "Other":
+        return
+    validator, valid = catalog.documents[version]
+    original = originals[("automation-" if kind == "Automation" else "command-")
+                         + version + ".json"]
+    expected = not any(True for _ in validator.iter_errors(data))
+    assert valid(data) is expected, data
+    assert (not any(True for _ in original.iter_errors(data))) is expected, data
+    for _, step in iter_steps(data):
+        name = step.get("action")
+        action = catalog.actions.get(name) if isinstance(name, str) else None
+        inputs = step.get("inputs")
+        if action is None:
+            continue
+        expected = not any(True for _ in action.validator.iter_errors(inputs))
+        assert action.valid(inputs) is expected, step
+        assert (not any(True for _ in originals[action.name].iter_errors(inputs))) is expected
+
+
+_REPLACEMENTS: list[Any] = [None, True, False, 0, -1, 3.5, 500, "", "x", "{{ x }}", "PT1S",
+                            "Abort", "step:x", "true", [], ["a"], [1], {}, {"a": 1},
+                            {"Variable": "{{ a }}", "StringEquals": "b"}]
+
+
+def _mutations(data: Any, seed: int, count: int) -> list[Any]:
+    import copy
+    import random
+
+    rng = random.Random(seed)
+    spots: list[tuple[Any, Any]] = []
+
+    def collect(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                spots.append((node, key))
+                collect(value)
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                spots.append((node, index))
+                collect(value)
+
+    out = []
+    for _ in range(count):
+        clone = copy.deepcopy(data)
+        spots.clear()
+        collect(clone)
+        if not spots:
+            break
+        container, key = rng.choice(spots)
+        move = rng.random()
+        if move < 0.15 and isinstance(container, dict):
+            del container[key]
+        elif move < 0.25 and isinstance(container, dict):
+            container[rng.choice(["bogus", "Bogus", "isEnd", "onCancel", "Iterators"])] = 1
+        else:
+            container[key] = copy.deepcopy(rng.choice(_REPLACEMENTS))
+        out.append(clone)
+    return out
+
+
+def test_fast_check_agrees_with_jsonschema_on_the_corpus_and_goldens() -> None:
+    originals = _original_validators()
+    documents = [document for _, document, _ in GOLDEN]
+    if CORPUS.is_dir():
+        documents += [_load(CORPUS / row["file"]) for row in _ROWS]
+    for document in documents:
+        _agreement(document, originals)
+
+
+def test_fast_check_agrees_with_jsonschema_on_mutated_documents() -> None:
+    originals = _original_validators()
+    root = corpus_dir()
+    seeds = [row["file"] for row in _ROWS if row["kind"] in ("Command", "Automation")]
+    for number, name in enumerate(seeds):
+        for mutated in _mutations(_load(root / name), number, 12):
+            _agreement(mutated, originals)
