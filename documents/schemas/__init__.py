@@ -59,6 +59,7 @@ __all__ = [
     "AUTOMATION_VERSIONS",
     "COMMAND_VERSIONS",
     "KNOWN_SCHEMA_VERSIONS",
+    "OTHER_VERSIONS",
     "DocumentKind",
     "IssueSeverity",
     "SchemaIssue",
