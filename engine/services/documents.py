@@ -421,10 +421,10 @@ class DocumentRegistry:
                 raise _missing(name)
             rows = conn.execute(sa.select(DV).where(DV.c.name == name)
                                 .order_by(DV.c.version.desc())).all()
-        doc: dict[str, Any] = dict(doc_row._mapping)
-        doc["created_date"] = _utc(doc["created_date"])
-        versions = [{**dict(r._mapping), "created_date": _utc(r.created_date)} for r in rows]
-        return doc, versions
+        stored: dict[str, Any] = dict(doc_row._mapping)
+        stored["created_date"] = _utc(float(stored["created_date"]))
+        versions = [{**dict(r._mapping), "created_date": _utc(float(r.created_date))} for r in rows]
+        return stored, versions
 
     def _identifiers(self) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
