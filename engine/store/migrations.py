@@ -49,9 +49,16 @@ def _v2_nodes_and_commands(conn: Connection) -> None:
     SQLModel.metadata.create_all(conn, tables=_tables(*COMMAND_TABLES))
 
 
+def _v3_automation(conn: Connection) -> None:
+    from engine.store.automation_tables import AUTOMATION_TABLES
+
+    SQLModel.metadata.create_all(conn, tables=_tables(*AUTOMATION_TABLES))
+
+
 MIGRATIONS: list[Migration] = [
     (1, "parameters, labels, tags, policy events, documents", _v1_parameters_and_documents),
     (2, "nodes, commands, command invocations, plugin results", _v2_nodes_and_commands),
+    (3, "automation executions and their event logs", _v3_automation),
 ]
 
 
