@@ -15,8 +15,9 @@ aws:updateVariable) are handled by the interpreter itself, not through this inte
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
@@ -30,6 +31,17 @@ class Clock(Protocol):
     def now(self) -> datetime: ...
 
     async def sleep(self, seconds: float) -> None: ...
+
+
+@contextlib.contextmanager
+def hold(clock: Clock) -> Iterator[None]:
+    """Real work is running: a fake clock must not jump meanwhile (see ``FakeClock.hold``)."""
+    holder = getattr(clock, "hold", None)
+    if holder is None:
+        yield
+        return
+    with holder():
+        yield
 
 
 class SystemClock:
@@ -141,6 +153,7 @@ __all__ = [
     "Clock",
     "SystemClock",
     "automation_action",
+    "hold",
     "register",
     "supported_actions",
 ]
