@@ -122,9 +122,10 @@ class ProcessResult:
     """What happened to one invocation: outcome, exit code, full output and timings.
 
     ``exit_code`` is the process's exit status; a process killed by signal N reports 128 + N
-    (137 after a timeout or a cancellation), and one that never started reports -1. ``stdout``
-    and ``stderr`` are the complete output as bytes (AWS's truncation is applied above this
-    layer). ``error`` explains an ``UNREACHABLE`` or ``ERROR`` outcome.
+    (137 after a timeout or a cancellation), and one that never started reports -1 (also a run
+    cancelled before it started). ``stdout`` and ``stderr`` are the complete output as bytes
+    (AWS's truncation is applied above this layer). ``error`` explains an ``UNREACHABLE`` or
+    ``ERROR`` outcome, or a cancellation before the start.
     """
 
     outcome: ProcessOutcome

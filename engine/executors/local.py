@@ -78,6 +78,10 @@ class LocalExecutor:
         cancel: asyncio.Event | None = None,
     ) -> ProcessResult:
         started_at = utc_now()
+        if cancel is not None and cancel.is_set():
+            return ProcessResult.failure(
+                ProcessOutcome.CANCELLED, "cancelled before it started", started_at=started_at
+            )
         cwd = request.working_directory
         if cwd is not None and not os.path.isdir(cwd):
             return ProcessResult.failure(

@@ -66,6 +66,10 @@ class MockExecutor:
     ) -> ProcessResult:
         self.requests.append(request)
         started_at = utc_now()
+        if cancel is not None and cancel.is_set():
+            return ProcessResult.failure(
+                ProcessOutcome.CANCELLED, "cancelled before it started", started_at=started_at
+            )
         try:
             value = self._handler(request) if self._handler is not None else None
         except ExecutorError as exc:

@@ -246,25 +246,44 @@ def _remember_host_key(path: Path, target: SshTarget, key: asyncssh.SSHKey) -> N
 
 
 class _Session(asyncssh.SSHClientSession[bytes]):
-    """Collects one channel's output and tells when it closed."""
+    """Collects one channel's output and tells when it closed.
+
+    An exception from ``on_output`` is kept in ``callback_error`` and closes the channel (which
+    kills the remote group); ``run`` re-raises it, as the local executor does.
+    """
 
     def __init__(self, on_output: OutputCallback | None, setup_prefix: bytes) -> None:
         self.stdout = bytearray()
         self.stderr = bytearray()
         self.closed: asyncio.Future[Exception | None] = asyncio.get_running_loop().create_future()
+        self.callback_error: Exception | None = None
         self._on_output = on_output
         self._setup_prefix = setup_prefix
+        self._channel: asyncssh.SSHClientChannel[bytes] | None = None
+
+    def connection_made(self, chan: asyncssh.SSHClientChannel[bytes]) -> None:
+        self._channel = chan
 
     def data_received(self, data: bytes, datatype: asyncssh.DataType) -> None:
         if datatype == asyncssh.EXTENDED_DATA_STDERR:
             first = not self.stderr
             self.stderr += data
-            if self._on_output is not None and not (first and data.startswith(self._setup_prefix)):
-                self._on_output("stderr", data)
+            if not (first and data.startswith(self._setup_prefix)):
+                self._emit("stderr", data)
         else:
             self.stdout += data
-            if self._on_output is not None:
-                self._on_output("stdout", data)
+            self._emit("stdout", data)
+
+    def _emit(self, stream: str, data: bytes) -> None:
+        if self._on_output is None:
+            return
+        try:
+            self._on_output(stream, data)
+        except Exception as exc:
+            self.callback_error = exc
+            self._on_output = None
+            if self._channel is not None:
+                self._channel.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
         if not self.closed.done():
@@ -326,6 +345,10 @@ class SshExecutor:
         cancel: asyncio.Event | None = None,
     ) -> ProcessResult:
         started_at = utc_now()
+        if cancel is not None and cancel.is_set():
+            return ProcessResult.failure(
+                ProcessOutcome.CANCELLED, "cancelled before it started", started_at=started_at
+            )
         for attempt in (1, 2):
             try:
                 connection, sessions = await self.pool.acquire(self.target)
@@ -381,6 +404,8 @@ class SshExecutor:
                 # The task was cancelled (or failed): closing the channel closes the remote
                 # stdin, and the wrapper's watcher kills the process group.
                 channel.close()
+        if session.callback_error is not None:
+            raise session.callback_error
         lost = session.closed.result() if session.closed.done() else None
         returncode = channel.get_returncode()
         prefix = f"ssm-local-{token}: ".encode()

@@ -343,7 +343,31 @@ def test_an_event_set_before_the_run_cancels_at_once(backend: Backend) -> None:
             cancel=cancel,
         )
 
-    assert run_with(backend, body).outcome is ProcessOutcome.CANCELLED
+    result = run_with(backend, body)
+    assert (result.outcome, result.exit_code) == (ProcessOutcome.CANCELLED, -1)
+    assert result.error == "cancelled before it started"
+    if backend.fake is not None:
+        assert backend.fake.started is not None and not backend.fake.started.is_set()
+
+
+def test_an_on_output_callback_that_raises_stops_the_run_and_propagates(backend: Backend) -> None:
+    marker = unique_marker()
+
+    def explode(stream: str, chunk: bytes) -> None:
+        raise RuntimeError("callback bug")
+
+    async def body(executor: Executor) -> ProcessResult:
+        return await asyncio.wait_for(
+            executor.run(InvocationRequest(script=sleeper_script(marker), timeout_seconds=60), explode),
+            10,
+        )
+
+    if backend.fake is not None:
+        backend.fake.scripts["echo started;"] = lambda r: _result(0, b"started\n")
+    with pytest.raises(RuntimeError, match="callback bug"):
+        run_with(backend, body)
+    if backend.real_processes:
+        assert left_behind(marker) == []
 
 
 def test_cancelling_the_task_kills_and_reraises(backend: Backend) -> None:
