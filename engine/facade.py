@@ -1,8 +1,9 @@
 """``Engine``: the one object an embedding service needs, opening a store by URL.
 
 ``Engine(url)`` opens (and migrates) the store, makes the key ring from ``$SSM_LOCAL_HOME``
-or the environment, and exposes the services: ``engine.parameters`` (Parameter Store) and
-``engine.documents`` (the document registry). Everything is injectable for tests: the home
+or the environment, and exposes the services: ``engine.parameters`` (Parameter Store),
+``engine.documents`` (the document registry), ``engine.nodes`` and ``engine.commands`` (Run
+Command; ``engine.send_command(...)`` returns a handle). Everything is injectable for tests: the home
 directory, the environment, a clock, the account and region. Use it as a context manager, or
 call ``close()``.
 """
@@ -14,7 +15,7 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from engine.services.keyring import KeyRing
 from engine.services.parameters import ParameterStore
@@ -22,7 +23,9 @@ from engine.store import Store, ssm_local_home
 from engine.store.database import default_store_url
 
 if TYPE_CHECKING:
+    from engine.services.commands import CommandHandle, CommandService
     from engine.services.documents import DocumentRegistry
+    from engine.services.nodes import NodeRegistry
 
 DEFAULT_ACCOUNT_ID = "123456789012"
 DEFAULT_REGION = "us-east-1"
@@ -63,6 +66,8 @@ class Engine:
             cache_ttl=cache_ttl,
         )
         self._documents: DocumentRegistry | None = None
+        self._nodes: NodeRegistry | None = None
+        self._commands: CommandService | None = None
 
     @property
     def documents(self) -> DocumentRegistry:
@@ -74,6 +79,43 @@ class Engine:
                 self.store, region=self.region, account_id=self.account_id, clock=self.clock
             )
         return self._documents
+
+    @property
+    def nodes(self) -> NodeRegistry:
+        """The node registry (Run Command's targets; made on first use)."""
+        if self._nodes is None:
+            from engine.services.nodes import NodeRegistry
+
+            self._nodes = NodeRegistry(self.store, clock=self.clock, home=self.home)
+        return self._nodes
+
+    @property
+    def commands(self) -> CommandService:
+        """Run Command: send, cancel and read commands (made on first use)."""
+        if self._commands is None:
+            from engine.services.commands import (
+                CommandService,
+                parameter_store_resolver,
+                registry_lookup,
+            )
+
+            self._commands = CommandService(
+                self.store, self.nodes, region=self.region, clock=self.clock,
+                registry=registry_lookup(self.documents),
+                resolve_ssm=parameter_store_resolver(self.parameters),
+            )
+        return self._commands
+
+    def send_command(self, document: str, **request: Any) -> CommandHandle:
+        """SendCommand: checks run (and raise) here, then the command runs in the background.
+
+        ``document`` is a file path, a registry name (``name[:version]``) or a bundled name;
+        ``request`` takes ``parameters``, ``instance_ids``, ``targets``, ``max_concurrency``,
+        ``max_errors``, ``timeout_seconds``, ``comment``, ``on_output`` and ``on_progress``.
+        The handle has ``command_id``, ``wait()``, ``await handle``, ``cancel()`` and
+        ``result()`` (the Command and its CommandInvocations in AWS's shape).
+        """
+        return self.commands.send_command(document, **request)
 
     def close(self) -> None:
         """Stop background work and close the store's connections."""
