@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from grammar.errors import SsmLocalError
 
-SUBCOMMANDS: tuple[str, ...] = ("validate", "param", "docs")
+SUBCOMMANDS: tuple[str, ...] = ("validate", "param", "docs", "run", "nodes", "commands")
 """Modules of ``engine.cli`` that add subcommands, in the order ``--help`` lists them."""
 
 EXIT_OK = 0

@@ -136,7 +136,7 @@ class ResolvedDocument:
 
 
 @functools.lru_cache(maxsize=64)
-def _load(text: str, source: str) -> Document:
+def load_document(text: str, source: str) -> Document:
     """Load and validate; cached, as the same document is sent again and again (it is frozen)."""
     document = documents.load(text, source=source)
     errors = [d for d in documents.validate(document) if d.is_error]
@@ -155,7 +155,7 @@ def resolve_document(name_or_path: str, version: str | None = None, *,
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise DocumentError(f"cannot read {name_or_path}: {exc}", code="InvalidDocument") from None
-        return ResolvedDocument(name_or_path, version or "$DEFAULT", _load(text, name_or_path))
+        return ResolvedDocument(name_or_path, version or "$DEFAULT", load_document(text, name_or_path))
     name = name_or_path
     if version is None and ":" in name and not name.startswith("arn:"):
         name, _, version = name.rpartition(":")
@@ -164,7 +164,7 @@ def resolve_document(name_or_path: str, version: str | None = None, *,
         if found is not None:
             return ResolvedDocument(name, found[1], found[0])
     if name in bundled.names() and version in (None, "$DEFAULT", "$LATEST", "1"):
-        return ResolvedDocument(name, version or "$DEFAULT", _load(bundled.read(name), name))
+        return ResolvedDocument(name, version or "$DEFAULT", load_document(bundled.read(name), name))
     raise DocumentError(f"document {name_or_path!r} was not found: it is not a file, not in the "
                         f"registry and not bundled (bundled: {', '.join(bundled.names())})",
                         code="InvalidDocument")
@@ -180,7 +180,7 @@ def registry_lookup(registry: Any) -> DocumentLookup:
             if exc.code == "InvalidDocument":  # no document by that name: try the bundled ones
                 return None
             raise
-        return _load(found["Content"], name), str(found.get("DocumentVersion") or "$DEFAULT")
+        return load_document(found["Content"], name), str(found.get("DocumentVersion") or "$DEFAULT")
 
     return lookup
 
@@ -377,6 +377,11 @@ class CommandService:
         """SendCommand from any thread: checks run here (and raise here); the fan-out runs in a
         thread with its own event loop."""
         prepared = self.prepare(document, **request)
+        return self.run_prepared(prepared, on_output=on_output, on_progress=on_progress)
+
+    def run_prepared(self, prepared: PreparedCommand, *, on_output: OutputListener | None = None,
+                     on_progress: Callable[[Progress], None] | None = None) -> CommandHandle:
+        """Run a prepared command in a thread with its own event loop; returns at once."""
         future: concurrent.futures.Future[dict[str, Any]] = concurrent.futures.Future()
         ready = threading.Event()
 
@@ -907,16 +912,17 @@ class _Persister:
 
 
 __all__ = [
-    "CANCELLED",
-    "SUCCESS",
-    "TIMED_OUT",
     "CommandError",
     "CommandHandle",
     "CommandService",
     "PreparedCommand",
     "Progress",
     "ResolvedDocument",
+    "invocation_details",
+    "load_document",
+    "parameter_store_resolver",
     "parse_targets",
+    "registry_lookup",
     "resolve_document",
     "wire_parameters",
 ]

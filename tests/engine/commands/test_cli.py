@@ -1,0 +1,144 @@
+"""``ssm-local run``, ``nodes`` and ``commands`` as a user runs them: exit codes, JSON shapes,
+parameters from the command line, the per-node summary and ``commands show``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.cli import main
+
+RUNBOOK = """\
+schemaVersion: "0.3"
+mainSteps:
+  - name: wait
+    action: aws:sleep
+    inputs:
+      Duration: PT1S
+"""
+
+
+@pytest.fixture
+def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("SSM_LOCAL_HOME", str(tmp_path / "home"))
+    return f"sqlite:///{tmp_path / 'store.db'}"
+
+
+def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def run_json(capsys: pytest.CaptureFixture[str], db: str, *args: str) -> tuple[int, dict[str, Any]]:
+    code, out, _ = cli(capsys, "run", *args, "--output", "json", "--db", db)
+    return code, json.loads(out)
+
+
+def test_run_exit_codes_and_streamed_output(db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = cli(capsys, "run", "AWS-RunShellScript", "-p", "commands=echo hi",
+                         "--db", db)
+    assert code == 0
+    assert out == "hi\n"
+    assert "Success (Success)" in err
+    code, out, err = cli(capsys, "run", "AWS-RunShellScript", "-p", "commands=echo no; exit 3",
+                         "--db", db)
+    assert code == 1
+    assert "runShellScript: Failed (Failed, code 3" in err
+
+
+def test_run_json_shape(db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, result = run_json(capsys, db, "AWS-RunShellScript", "-p", "commands=echo a",
+                            "-p", "commands=echo b", "--comment", "two lines")
+    assert code == 0
+    command = result["Command"]
+    assert set(command) >= {
+        "CommandId", "DocumentName", "DocumentVersion", "Comment", "ExpiresAfter", "Parameters",
+        "InstanceIds", "Targets", "RequestedDateTime", "Status", "StatusDetails",
+        "MaxConcurrency", "MaxErrors", "TargetCount", "CompletedCount", "ErrorCount",
+        "DeliveryTimedOutCount", "TimeoutSeconds"}
+    assert command["Parameters"] == {"commands": ["echo a", "echo b"]}
+    assert (command["Comment"], command["MaxConcurrency"], command["MaxErrors"]) == (
+        "two lines", "50", "0")
+    (invocation,) = result["CommandInvocations"]
+    assert set(invocation) >= {"CommandId", "InstanceId", "InstanceName", "DocumentName",
+                               "RequestedDateTime", "Status", "StatusDetails", "TraceOutput",
+                               "CommandPlugins"}
+    (plugin,) = invocation["CommandPlugins"]
+    assert set(plugin) >= {"Name", "Status", "StatusDetails", "ResponseCode",
+                           "ResponseStartDateTime", "ResponseFinishDateTime", "Output"}
+    assert plugin["Output"] == "a\nb\n"
+
+
+def test_parameters_json_and_bad_parameter(db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, result = run_json(capsys, db, "AWS-RunShellScript",
+                            "--parameters-json", '{"commands": ["echo $((1+2))"]}')
+    assert code == 0
+    assert result["CommandInvocations"][0]["CommandPlugins"][0]["Output"] == "3\n"
+    code, _out, err = cli(capsys, "run", "AWS-RunShellScript", "-p", "commands=true",
+                         "-p", "executionTimeout=abc", "--db", db)
+    assert code == 1
+    assert "parameter 'executionTimeout'" in err
+    code, _out, err = cli(capsys, "run", "AWS-RunShellScript", "-p", "oops", "--db", db)
+    assert code == 2
+
+
+def test_automation_runbooks_are_refused(db: str, tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "runbook.yaml"
+    path.write_text(RUNBOOK, encoding="utf-8")
+    code, _out, err = cli(capsys, "run", str(path), "--db", db)
+    assert code == 1
+    assert "Automation execution is not available" in err
+
+
+def test_nodes_targets_and_commands_show(db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    for name in ("web-1", "web-2", "db-1"):
+        role = name.split("-")[0]
+        code, out, _ = cli(capsys, "nodes", "add", name, "--local", "--tag", f"role={role}",
+                           "--db", db)
+        assert code == 0 and out.startswith(f"added {name} (mi-")
+    code, out, _ = cli(capsys, "nodes", "list", "--output", "json", "--db", db)
+    listed = json.loads(out)["InstanceInformationList"]
+    assert [n["Name"] for n in listed][1:] == ["db-1", "web-1", "web-2"]
+    assert all(n["InstanceId"].startswith("mi-") and len(n["InstanceId"]) == 20 for n in listed)
+    code, result = run_json(capsys, db, "AWS-RunShellScript", "-p", "commands=echo $AWS_SSM_INSTANCE_ID",
+                            "--targets", "Key=tag:role,Values=web")
+    assert code == 0
+    names = [i["InstanceName"] for i in result["CommandInvocations"]]
+    assert sorted(names) == ["web-1", "web-2"]
+    for invocation in result["CommandInvocations"]:
+        assert invocation["CommandPlugins"][0]["Output"] == invocation["InstanceId"] + "\n"
+    command_id = result["Command"]["CommandId"]
+    assert result["Command"]["Targets"] == [{"Key": "tag:role", "Values": ["web"]}]
+
+    code, out, _ = cli(capsys, "commands", "list", "--db", db)
+    assert command_id in out
+    code, out, _ = cli(capsys, "commands", "show", command_id, "--node", "web-2", "--db", db)
+    assert code == 0
+    assert "web-2: Success (Success)" in out and "web-1" not in out
+    code, out, _ = cli(capsys, "commands", "show", command_id, "--output", "json", "--db", db)
+    assert json.loads(out)["Command"]["CommandId"] == command_id
+    code, out, _ = cli(capsys, "commands", "output", command_id, "--node", "web-1", "--db", db)
+    assert out.startswith("mi-")
+
+    code, out, _ = cli(capsys, "nodes", "remove", "db-1", "--db", db)
+    assert code == 0
+    code, out, err = cli(capsys, "run", "AWS-RunShellScript", "-p", "commands=true",
+                         "--instance-ids", "db-1", "--db", db)
+    assert code == 1 and "not a registered node" in err
+
+
+def test_max_errors_from_the_command_line(db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    for i in range(4):
+        cli(capsys, "nodes", "add", f"n{i}", "--local", "--tag", "fleet=a", "--db", db)
+    code, result = run_json(capsys, db, "AWS-RunShellScript", "-p", "commands=exit 1",
+                            "--targets", "Key=tag-key,Values=fleet", "--max-concurrency", "1",
+                            "--max-errors", "1")
+    assert code == 1
+    details = [i["StatusDetails"] for i in result["CommandInvocations"]]
+    assert details == ["Failed", "Failed", "Terminated", "Terminated"]
+    assert result["Command"]["ErrorCount"] == 2
