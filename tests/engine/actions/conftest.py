@@ -61,6 +61,15 @@ class Moto:
 
     url: str
     built: list[str] = field(default_factory=list)
+    _ami: str | None = None
+
+    @property
+    def ami(self) -> str:
+        """An AMI that moto ships (listing them is slow, so once per session)."""
+        if self._ami is None:
+            images = self.client("ec2").describe_images(Owners=["amazon"])["Images"]
+            self._ami = str(images[0]["ImageId"])
+        return self._ami
 
     def client(self, service: str) -> Any:
         self.built.append(service)

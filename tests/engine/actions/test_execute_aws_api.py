@@ -14,9 +14,7 @@ from .conftest import Moto, Step
 
 
 def launch(moto: Moto, count: int = 1, **extra: Any) -> list[str]:
-    ec2 = moto.client("ec2")
-    image_id = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
-    response = ec2.run_instances(ImageId=image_id, MinCount=count, MaxCount=count,
+    response = moto.client("ec2").run_instances(ImageId=moto.ami, MinCount=count, MaxCount=count,
                                  InstanceType="t3.micro", **extra)
     return [instance["InstanceId"] for instance in response["Instances"]]
 
