@@ -25,11 +25,11 @@ SUPPORTED_COMMAND_PLUGINS = (
 
 def command_plugin(name: str) -> CommandPlugin | None:
     """The handler for Command plugin ``name``; None when ssm-local does not run it."""
-    if name in ("aws:runShellScript", "aws:runScript"):
+    if name == "aws:runShellScript":
         from engine.actions.run_shell_script import run_shell_script
 
         return run_shell_script
-    if name == "aws:runPowerShellScript":
+    if name in ("aws:runPowerShellScript", "aws:runScript"):  # the agent's legacy alias
         from engine.actions.run_powershell_script import run_powershell_script
 
         return run_powershell_script

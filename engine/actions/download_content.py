@@ -55,9 +55,14 @@ def _destination(ctx: StepContext, value: Any, default_name: str, *, directory: 
 
 
 async def download_content(ctx: StepContext) -> PluginResult:
-    inputs = ctx.inputs
+    # The agent decodes inputs with Go's encoding/json, which matches keys case-insensitively:
+    # AWS-ApplyAnsiblePlaybooks writes SourceType and SourceInfo.
+    inputs = {key[:1].lower() + key[1:]: value for key, value in ctx.inputs.items()}
     started = ctx.node.clock()
     source_type = inputs.get("sourceType")
+    if source_type not in ("HTTP", "SSMDocument"):
+        return _fail(ctx, f"sourceType {source_type} is not supported by ssm-local "
+                          "(supported: HTTP, SSMDocument)")
     info = inputs.get("sourceInfo")
     if isinstance(info, str):
         import json

@@ -164,6 +164,25 @@ def _precondition(step: Step, document: Document, parameters: Mapping[str, Any],
     return None if str(left) == str(right) else "skip"
 
 
+def command_steps(document: Document) -> tuple[Step, ...]:
+    """The steps to run. A 1.2 plugin whose ``properties`` the model could not read as a map or
+    a list (``aws:cloudWatch`` carries them as text) becomes one step named after the plugin, so
+    that it is reported (and fails or is skipped by the platform rules) instead of vanishing."""
+    config = document.data.get("runtimeConfig") if document.schema_version == "1.2" else None
+    if not isinstance(config, dict):
+        return document.steps
+    steps: list[Step] = []
+    for plugin, body in config.items():
+        own = [s for s in document.steps if s.action == plugin]
+        if own:
+            steps.extend(own)
+            continue
+        properties = body.get("properties", body.get("Properties")) if isinstance(body, dict) else body
+        steps.append(Step(name=plugin, action=plugin, inputs={"properties": properties},
+                          path=("runtimeConfig", plugin), index=len(steps), raw={}))
+    return tuple(steps)
+
+
 def _failed(step: Step, message: str, *, started: datetime | None = None,
             finished: datetime | None = None) -> PluginResult:
     return PluginResult(step.name, step.action, FAILED, "Failed", 1, started, finished,
@@ -178,7 +197,7 @@ async def run_invocation(document: Document, parameters: Mapping[str, Any], node
     started = node.clock()
     results: list[PluginResult] = []
     skip_rest = False
-    steps = document.steps
+    steps = command_steps(document)
     environment = env_var_parameters(document, parameters)
     loop = asyncio.get_running_loop()
     for position, step in enumerate(steps):

@@ -1,0 +1,72 @@
+"""A sandbox node for running fault-injection documents from the corpus safely: a LocalExecutor
+whose PATH holds only harmless real tools, stubs that log their arguments and exit 0 for the
+tools that change a machine (package managers, iptables, tc, stress-ng, sleep...), and an ``sh``
+that drops root to ``nobody`` and runs the script with bash in POSIX mode (Amazon Linux's
+``sh``, the platform these documents are written for), so that nothing they do can reach the
+machine running the tests."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from engine.executors import LocalExecutor
+
+REAL_TOOLS = (
+    "awk", "basename", "cat", "cut", "date", "dirname", "echo", "env", "expr", "false", "grep",
+    "head", "hostname", "id", "ls", "mkdir", "mktemp", "printf", "ps", "pwd", "sed", "seq",
+    "sort", "tail", "tee", "test", "touch", "tr", "true", "uname", "uniq", "wc", "which",
+    "whoami", "xargs", "bash",
+)
+STUBS = (
+    "amazon-linux-extras", "apt", "apt-get", "at", "atd", "atq", "atrm", "chmod", "chown",
+    "curl", "dd", "dig", "dnf", "fallocate", "ip", "ip6tables", "iptables", "iptables-save",
+    "kill", "killall", "nohup", "pkill", "python", "python3", "rm", "route", "service",
+    "sleep", "stress-ng", "systemctl", "tc", "wget", "yum", "zypper",
+)
+SH_WRAPPER = """#!/bin/bash
+# Copy the script where nobody can read it, then run it as nobody with bash in POSIX mode.
+d=$(/usr/bin/mktemp -d /tmp/ssm-local-sandbox-XXXXXX)
+/usr/bin/cp "$1" "$d/_script.sh"
+/usr/bin/chmod 755 "$d"
+/usr/bin/chmod 644 "$d/_script.sh"
+cd "$d" || exit 2
+/usr/bin/setpriv --reuid=65534 --regid=65534 --clear-groups /bin/bash --posix "$d/_script.sh"
+rc=$?
+/usr/bin/rm -rf "$d"
+exit $rc
+"""
+STUB = """#!/bin/sh
+echo "[sandbox] $(basename "$0") $*" >&2
+exit 0
+"""
+SUDO = """#!/bin/sh
+echo "[sandbox] sudo $*" >&2
+exec "$@"
+"""
+PGREP = """#!/bin/sh
+echo "[sandbox] pgrep $*" >&2
+exit 1
+"""
+
+
+def make_sandbox(directory: Path) -> LocalExecutor:
+    """An executor whose scripts run in the sandbox described above; tools go in ``directory``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    directory.chmod(0o755)
+    for tool in REAL_TOOLS:
+        found = shutil.which(tool)
+        if found and not (directory / tool).exists():
+            (directory / tool).symlink_to(found)
+    for name, text in [("sh", SH_WRAPPER), ("sudo", SUDO), ("pgrep", PGREP),
+                       *((stub, STUB) for stub in STUBS)]:
+        path = directory / name
+        path.write_text(text, encoding="ascii")
+        path.chmod(0o755)
+    environment = {"PATH": str(directory), "HOME": "/tmp", "LANG": "C.UTF-8"}
+    return LocalExecutor(environment=environment)
+
+
+def sandbox_available() -> bool:
+    return os.geteuid() == 0 and shutil.which("setpriv") is not None and shutil.which("bash") is not None
