@@ -114,7 +114,8 @@ class ActionCancelled(Exception):
 def aws_action(
     body: Callable[[ActionContext], Awaitable[ActionResult]],
 ) -> Callable[[ActionContext], Awaitable[ActionResult]]:
-    """Wrap an action body so that ``ActionFailure`` and cancellation become results."""
+    """Wrap an action body so that ``ActionFailure``, cancellation and any other exception
+    become results (an unexpected exception is FailureType ``Internal``)."""
 
     @functools.wraps(body)
     async def handler(ctx: ActionContext) -> ActionResult:
@@ -126,6 +127,9 @@ def aws_action(
             return failure.result()
         except ActionCancelled:
             return ActionResult("Cancelled", failure_message=f"{ctx.action} was cancelled")
+        except Exception as exc:  # a bug or an unexpected response shape: still a result
+            return ActionResult.failed(f"{ctx.action} failed unexpectedly: "
+                                       f"{type(exc).__name__}: {exc}", failure_type="Internal")
 
     return handler
 

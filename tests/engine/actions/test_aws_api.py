@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import io
 import json
 import time
@@ -23,7 +24,7 @@ from engine.actions.aws_api import (
     property_text,
     service_name,
 )
-from engine.automation.actions import ActionResult
+from engine.automation.actions import ActionResult, automation_action
 
 from .conftest import CREDENTIALS, REGION, FakeClock, Step, Stubbed
 
@@ -156,3 +157,25 @@ def test_error_codes_give_failure_types(stub_step: Step, stubbed: Stubbed, code:
     assert result.failure_type == failure_type
     assert result.failure_message == (
         f"An error occurred ({code}) when calling the DescribeInstances operation: nope")
+
+
+AWS_ACTIONS = ["aws:executeAwsApi", "aws:waitForAwsResourceProperty",
+               "aws:assertAwsResourceProperty", "aws:changeInstanceState", "aws:createTags",
+               "aws:createImage", "aws:deleteImage", "aws:runInstances", "aws:copyImage",
+               "aws:createStack", "aws:deleteStack", "aws:invokeLambdaFunction"]
+
+
+@pytest.mark.parametrize("action", AWS_ACTIONS)
+def test_every_aws_action_is_registered(action: str) -> None:
+    handler = automation_action(action)
+    assert handler is not None and inspect.iscoroutinefunction(handler)
+
+
+def test_an_unexpected_exception_is_an_internal_failure(clock: FakeClock) -> None:
+    def clients(service: str) -> Any:
+        raise RuntimeError("no clients here")
+
+    result = Step(clients, clock).run("aws:executeAwsApi",
+                                      {"Service": "ec2", "Api": "DescribeInstances"})
+    assert (result.status, result.failure_type, result.failure_message) == (
+        "Failed", "Internal", "aws:executeAwsApi failed unexpectedly: RuntimeError: no clients here")
