@@ -107,12 +107,27 @@ _MODULES: dict[str, str] = {}
 """Action name → module in ``engine.actions`` exposing ``handler``; filled by ``register``."""
 
 
+_HANDLERS: dict[str, AutomationAction] = {}
+"""Handlers registered as functions (custom actions of an embedding service, tests)."""
+
+
 def register(action: str, module: str) -> None:
     _MODULES[action] = module
 
 
+def register_handler(action: str, handler: AutomationAction | None) -> None:
+    """Run ``action`` with ``handler`` in this process (None removes it): for custom actions
+    and dry runs. A registered handler takes precedence over the built-in module."""
+    if handler is None:
+        _HANDLERS.pop(action, None)
+    else:
+        _HANDLERS[action] = handler
+
+
 def automation_action(action: str) -> AutomationAction | None:
     """The handler for ``action``, or None when ssm-local does not run it."""
+    if action in _HANDLERS:
+        return _HANDLERS[action]
     module = _MODULES.get(action)
     if module is None:
         return None
@@ -155,5 +170,6 @@ __all__ = [
     "automation_action",
     "hold",
     "register",
+    "register_handler",
     "supported_actions",
 ]

@@ -24,6 +24,7 @@ from engine.automation.actions import (
     ActionResult,
     Clock,
     automation_action,
+    hold,
 )
 from engine.automation.interpreter import (
     Execute,
@@ -45,7 +46,27 @@ class EventLog(Protocol):
 
     def append(self, state: ExecutionState, event: dict[str, Any]) -> None: ...
 
-    def take_signals(self, execution_id: str) -> list[tuple[str, dict[str, Any]]]: ...
+    def take_signals(self, execution_id: str, accept: frozenset[str]
+                     ) -> list[tuple[str, dict[str, Any]]]:
+        """Remove and return the oldest pending signal whose type is in ``accept`` (a list of
+        at most one: each signal changes what the execution accepts next)."""
+        ...
+
+
+ALWAYS = frozenset({"Cancel", "StopStep"})
+ACCEPTED_WHILE = {
+    "pause": ALWAYS | {"Resume"},
+    "approve": ALWAYS | {"Approve", "Reject"},
+    "interactive": ALWAYS | {"StartStep", "Resume"},
+    "sleep": ALWAYS,
+}
+
+
+def accepted_signals(state: ExecutionState) -> frozenset[str]:
+    """Signals the execution can take now; others wait in the store for their moment."""
+    if state.waiting is None:
+        return ALWAYS
+    return ACCEPTED_WHILE.get(state.waiting.kind, ALWAYS)
 
 
 class MemoryLog:
@@ -58,9 +79,13 @@ class MemoryLog:
     def append(self, state: ExecutionState, event: dict[str, Any]) -> None:
         self.events.append(json.loads(json.dumps(event, default=str)))
 
-    def take_signals(self, execution_id: str) -> list[tuple[str, dict[str, Any]]]:
-        taken, self.signals = self.signals, []
-        return taken
+    def take_signals(self, execution_id: str, accept: frozenset[str]
+                     ) -> list[tuple[str, dict[str, Any]]]:
+        for index, signal in enumerate(self.signals):
+            if signal[0] in accept:
+                del self.signals[index]
+                return [signal]
+        return []
 
 
 @dataclass
@@ -90,6 +115,7 @@ class AutomationRunner:
         self._signal = asyncio.Event()
         self._cancel = asyncio.Event()
         self.on_event: Callable[[ExecutionState, dict[str, Any]], None] | None = None
+        self._ended_at: Any = None
 
     def notify(self) -> None:
         """A signal was stored for this execution: look at it now rather than at the next poll."""
@@ -102,13 +128,16 @@ class AutomationRunner:
             self.on_event(self.state, event)
 
     def _drain_signals(self) -> bool:
-        taken = self.log.take_signals(self.state.execution_id)
-        for signal_type, payload in taken:
-            self.commit({"type": "Signal", "signal": signal_type, "payload": payload,
-                         "at": iso(self.clock.now())})
-            if signal_type in ("Cancel", "StopStep"):
-                self._cancel.set()
-        return bool(taken)
+        found = False
+        while taken := self.log.take_signals(self.state.execution_id,
+                                             accepted_signals(self.state)):
+            found = True
+            for signal_type, payload in taken:
+                self.commit({"type": "Signal", "signal": signal_type, "payload": payload,
+                             "at": iso(self.clock.now())})
+                if signal_type in ALWAYS:
+                    self._cancel.set()
+        return found
 
     async def run(self) -> ExecutionState:
         while True:
@@ -134,6 +163,8 @@ class AutomationRunner:
                                          failure_type="Verification")
         else:
             result = await self._call(handler, action)
+        ended_at = self._ended_at or self.clock.now()
+        self._ended_at = None
         outputs: dict[str, Any] = dict(result.outputs)
         message = result.failure_message
         status = result.status
@@ -144,7 +175,7 @@ class AutomationRunner:
                 status, message = FAILED, problem
         self.commit({"type": "StepFinished", "id": seid, "status": status, "outputs": outputs,
                      "response": _small(result.response), "message": message,
-                     "failure_type": result.failure_type, "at": iso(self.clock.now())})
+                     "failure_type": result.failure_type, "at": iso(ended_at)})
 
     async def _call(self, handler: Any, action: Execute) -> ActionResult:
         step = action.step
@@ -182,8 +213,9 @@ class AutomationRunner:
             except Exception as exc:  # a handler bug is the step's failure, not the runner's
                 return ActionResult.failed(f"{type(exc).__name__}: {exc}")
         timed_out = timer is not None and timer.done() and not self._cancel.is_set()
+        self._ended_at = self.clock.now()
         self._cancel.set()
-        with contextlib.suppress(TimeoutError):
+        with hold(self.clock), contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(task), CANCEL_GRACE_SECONDS)
         if not task.done():
             task.cancel()
@@ -197,20 +229,12 @@ class AutomationRunner:
 
     async def _watch_for_cancel(self) -> None:
         while not self._cancel.is_set():
-            self._drain_for_cancel()
+            self._drain_signals()
             if self._cancel.is_set():
                 return
             self._signal.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._signal.wait(), self.options.poll_seconds)
-
-    def _drain_for_cancel(self) -> None:
-        taken = self.log.take_signals(self.state.execution_id)
-        for signal_type, payload in taken:
-            self.commit({"type": "Signal", "signal": signal_type, "payload": payload,
-                         "at": iso(self.clock.now())})
-            if signal_type in ("Cancel", "StopStep"):
-                self._cancel.set()
 
     async def _wait(self, action: Wait) -> None:
         timer: asyncio.Future[Any] | None = None

@@ -96,12 +96,22 @@ class StoreLog:
             conn.execute(EXECUTIONS.update()
                          .where(EXECUTIONS.c.execution_id == state.execution_id).values(**values))
 
-    def take_signals(self, execution_id: str) -> list[tuple[str, dict[str, Any]]]:
+    def take_signals(self, execution_id: str, accept: frozenset[str]
+                     ) -> list[tuple[str, dict[str, Any]]]:
+        with self.store.read() as conn:
+            pending = conn.execute(
+                sa.select(SIGNALS.c.id).where(SIGNALS.c.execution_id == execution_id,
+                                              SIGNALS.c.consumed.is_(False),
+                                              SIGNALS.c.signal_type.in_(sorted(accept)))
+                .limit(1)).first()
+        if pending is None:
+            return []
         with self.store.write() as conn:
             rows = conn.execute(
                 sa.select(SIGNALS.c.id, SIGNALS.c.signal_type, SIGNALS.c.payload)
-                .where(SIGNALS.c.execution_id == execution_id, SIGNALS.c.consumed.is_(False))
-                .order_by(SIGNALS.c.id)).all()
+                .where(SIGNALS.c.execution_id == execution_id, SIGNALS.c.consumed.is_(False),
+                       SIGNALS.c.signal_type.in_(sorted(accept)))
+                .order_by(SIGNALS.c.id).limit(1)).all()
             if rows:
                 conn.execute(SIGNALS.update().where(SIGNALS.c.id.in_([r.id for r in rows]))
                              .values(consumed=True))
