@@ -23,6 +23,7 @@ from engine.store import Store, ssm_local_home
 from engine.store.database import default_store_url
 
 if TYPE_CHECKING:
+    from engine.services.automations import AutomationHandle, AutomationService
     from engine.services.commands import CommandHandle, CommandService
     from engine.services.documents import DocumentRegistry
     from engine.services.nodes import NodeRegistry
@@ -68,6 +69,7 @@ class Engine:
         self._documents: DocumentRegistry | None = None
         self._nodes: NodeRegistry | None = None
         self._commands: CommandService | None = None
+        self._automations: AutomationService | None = None
 
     @property
     def documents(self) -> DocumentRegistry:
@@ -105,6 +107,37 @@ class Engine:
                 resolve_ssm=parameter_store_resolver(self.parameters),
             )
         return self._commands
+
+    @property
+    def automations(self) -> AutomationService:
+        """Automation executions: start, run, signal, stop, read, resume (made on first use)."""
+        if self._automations is None:
+            from engine.services.automations import AutomationService
+
+            registry = self.documents
+
+            def resolve_document(name: str, version: str | None) -> tuple[str, str, str]:
+                found = registry.get_document(name, document_version=version)
+                return name, str(found["DocumentVersion"]), str(found["Content"])
+
+            def resolve_ssm(name: str) -> Any:
+                parameter = self.parameters.get_parameter(name)
+                if parameter.type == "StringList":
+                    return parameter.value.split(",")
+                return parameter.value
+
+            self._automations = AutomationService(
+                self.store, region=self.region, account_id=self.account_id,
+                resolve_document=resolve_document, resolve_ssm=resolve_ssm, services=self)
+        return self._automations
+
+    def start_automation(self, document: str, parameters: Mapping[str, Any] | None = None,
+                         **options: Any) -> AutomationHandle:
+        """StartAutomationExecution: the runbook and its parameters are checked here (and
+        raise); ``await handle.run()`` runs it. ``document`` is a registry or bundled name, or a
+        loaded ``documents.Document``; ``options`` take ``mode``, ``aws_endpoint_url``,
+        ``attachments_dir``, ``document_version``."""
+        return self.automations.start(document, parameters, **options)
 
     def send_command(self, document: str, **request: Any) -> CommandHandle:
         """SendCommand: checks run (and raise) here, then the command runs in the background.
