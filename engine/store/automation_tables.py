@@ -3,8 +3,9 @@
 An execution row carries what ListAutomationExecutions/DescribeAutomationExecutions show
 (document, status, mode, times, parent) plus the runbook's content, so that a restarted process
 can resume it without the registry. The ``automation_events`` rows are the execution's history:
-every state change the runner made, in order (``seq``), as JSON. Replaying them through the
-interpreter rebuilds the execution exactly; signals from other processes are appended here too.
+every state change the runner made, in order (``seq``), as JSON; the runner is the log's only
+writer. Replaying the log through the interpreter rebuilds the execution exactly. Signals from
+other processes wait in ``automation_signals`` until the runner takes them into the log.
 Timestamps are UTC epoch seconds (``float``), as elsewhere in the store.
 """
 
@@ -48,4 +49,20 @@ class AutomationEventRow(SQLModel, table=True):
     at: float
 
 
-AUTOMATION_TABLES: tuple[type[SQLModel], ...] = (AutomationExecutionRow, AutomationEventRow)
+class AutomationSignalRow(SQLModel, table=True):
+    """A signal sent to an execution (Approve, Reject, Resume, StartStep, StopStep, Cancel),
+    waiting for the execution's runner to take it into its history."""
+
+    __tablename__ = "automation_signals"
+
+    id: int | None = Field(default=None, primary_key=True)
+    execution_id: str = Field(index=True, max_length=64)
+    signal_type: str = Field(max_length=32)
+    payload: str = "{}"
+    sent_at: float
+    consumed: bool = Field(default=False, index=True)
+
+
+AUTOMATION_TABLES: tuple[type[SQLModel], ...] = (
+    AutomationExecutionRow, AutomationEventRow, AutomationSignalRow,
+)
