@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import base64
+import csv
 import json
+from collections.abc import Iterator
 from typing import Any
 
+import boto3
 import pytest
+import yaml
 
+from engine.actions.aws_api import ActionFailure, operation_name, service_name
 from grammar import evaluate_selector, parse_selector
+from tests.conftest import corpus_dir
 
-from .conftest import Moto, Step
+from .conftest import CREDENTIALS, REGION, Moto, Step
 
 
 def launch(moto: Moto, count: int = 1, **extra: Any) -> list[str]:
@@ -122,3 +128,44 @@ def test_blobs_come_back_as_base64(step: Step, moto: Moto) -> None:
     blob = base64.b64decode(result.response["CiphertextBlob"])
     plain = moto.client("kms").decrypt(CiphertextBlob=blob)["Plaintext"]
     assert plain == b"secret"
+
+
+API_ACTIONS = ("aws:executeAwsApi", "aws:waitForAwsResourceProperty",
+               "aws:assertAwsResourceProperty")
+
+
+def _api_steps(steps: Any) -> Iterator[dict[str, Any]]:
+    for step in steps if isinstance(steps, list) else []:
+        if not isinstance(step, dict) or not isinstance(step.get("inputs"), dict):
+            continue
+        if step.get("action") in API_ACTIONS:
+            yield step
+        if step.get("action") == "aws:loop":
+            yield from _api_steps(step["inputs"].get("Steps"))
+
+
+def test_every_service_and_api_in_the_corpus_resolves() -> None:
+    """Each Service/Api pair of the shared corpus names a boto3 client and operation."""
+    corpus = corpus_dir()
+    clients: dict[str, Any] = {}
+    checked, failures = 0, []
+    index = (corpus / "INDEX.tsv").read_text(encoding="utf-8").splitlines()
+    for row in csv.DictReader(index, delimiter="\t"):
+        if row["schemaVersion"] != "0.3" or not set(API_ACTIONS) & set(row["actions"].split(",")):
+            continue
+        text = (corpus / row["file"]).read_text(encoding="utf-8")
+        document = json.loads(text) if row["file"].endswith(".json") else yaml.safe_load(text)
+        for step in _api_steps(document.get("mainSteps")):
+            service, api = str(step["inputs"].get("Service")), str(step["inputs"].get("Api"))
+            if "{{" in service + api:
+                continue
+            try:
+                name = service_name(service)
+                client = clients.setdefault(name, boto3.client(name, region_name=REGION,
+                                                               **CREDENTIALS))
+                operation_name(client, name, api)
+            except ActionFailure as failure:
+                failures.append(f"{row['file']} {step.get('name')}: {failure.message}")
+            checked += 1
+    assert failures == []
+    assert checked > 100
