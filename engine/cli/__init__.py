@@ -15,7 +15,9 @@ from collections.abc import Sequence
 
 from grammar.errors import SsmLocalError
 
-SUBCOMMANDS: tuple[str, ...] = ("validate", "param", "docs", "run", "nodes", "commands")
+SUBCOMMANDS: tuple[str, ...] = (
+    "validate", "run", "executions", "commands", "nodes", "param", "docs",
+)
 """Modules of ``engine.cli`` that add subcommands, in the order ``--help`` lists them."""
 
 EXIT_OK = 0

@@ -7,8 +7,9 @@ machine); ``--max-concurrency``, ``--max-errors`` and ``--timeout`` are SendComm
 runs, standard error shows a live progress line when it is a terminal, and a single node's output
 streams as it comes; a per-node summary follows. ``--output json`` prints the Command and its
 CommandInvocations with CommandPlugins in AWS's shape. The exit code is 0 when the command
-succeeded, 1 otherwise (2 for bad usage). An Automation runbook (schemaVersion 0.3) is refused:
-Automation execution is not available in ``run`` yet.
+succeeded, 1 otherwise (2 for bad usage). An Automation runbook (schemaVersion 0.3) runs as an
+Automation execution instead (``engine.cli.executions.run_runbook``), with ``--mode``,
+``--aws-endpoint-url`` and ``--attachments``.
 """
 
 from __future__ import annotations
@@ -31,8 +32,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "run", help="run a Command document on nodes (SendCommand) and wait for it",
         description="Send a Command document (schemaVersion 1.2, 2.0, 2.2) to nodes with AWS's "
-                    "rate control and wait for every invocation. Exit code 0 when the command "
-                    "succeeded, 1 otherwise, 2 for bad usage.")
+                    "rate control and wait for every invocation, or run an Automation runbook "
+                    "(schemaVersion 0.3) as an Automation execution. Exit code 0 when the command "
+                    "or execution succeeded, 1 otherwise, 2 for bad usage.")
     parser.add_argument("document", metavar="DOC|NAME",
                         help="a document file, '-' for standard input, a registry name "
                              "(name[:version]) or a bundled name such as AWS-RunShellScript")
@@ -56,6 +58,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         help="registry version ($DEFAULT, $LATEST or a number)")
     parser.add_argument("--output", choices=("text", "json"), default="text",
                         help="text (default) or JSON: the Command and its CommandInvocations")
+    parser.add_argument("--mode", choices=("Auto", "Interactive"), default="Auto",
+                        help="Automation: Auto (default) or Interactive (one step per StartStep "
+                             "signal)")
+    parser.add_argument("--aws-endpoint-url", metavar="URL",
+                        help="Automation: the AWS endpoint for API actions (LocalStack, moto "
+                             "server); default: boto3's configuration")
+    parser.add_argument("--attachments", metavar="DIR",
+                        help="Automation: the directory aws:executeScript Attachments are read "
+                             "from")
     add_db_option(parser)
     parser.set_defaults(func=run_command)
 
@@ -144,11 +155,12 @@ def run_command(args: argparse.Namespace) -> int:
     with open_engine(args) as engine:
         resolved = _document(engine, args.document, args.document_version)
         if resolved.document.kind == "Automation":
-            print(f"ssm-local: {resolved.name} is an Automation runbook (schemaVersion "
-                  f"{resolved.document.schema_version}); Automation execution is not available "
-                  "in ssm-local run yet. Run Command documents use schemaVersion 1.2, 2.0 or 2.2.",
-                  file=sys.stderr)
-            return EXIT_FAILED
+            from engine.cli.executions import run_runbook
+
+            if targets or instance_ids:
+                raise UsageError("--targets and --instance-ids are for Command documents; an "
+                                 "Automation runbook names its resources in its parameters")
+            return run_runbook(engine, resolved, parameters, args)
         prepared = engine.commands.prepare(
             resolved, parameters=parameters, instance_ids=instance_ids or None,
             targets=targets or None, max_concurrency=args.max_concurrency,
