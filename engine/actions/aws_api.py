@@ -321,6 +321,8 @@ class AwsSession:
         if self.ctx.cancel.is_set():
             raise ActionCancelled
         task = asyncio.ensure_future(asyncio.to_thread(work))
+        # Should the step stop waiting for the thread, whatever it ends with is dropped.
+        task.add_done_callback(_discard)
         cancelled = asyncio.ensure_future(self.ctx.cancel.wait())
         try:
             done, _ = await asyncio.wait({task, cancelled}, timeout=timeout,
@@ -329,8 +331,6 @@ class AwsSession:
             cancelled.cancel()
         if task in done:
             return task.result()
-        # The thread cannot be stopped; let it finish and drop whatever it returns.
-        task.add_done_callback(_discard)
         if self.ctx.cancel.is_set():
             raise ActionCancelled
         raise ActionFailure(

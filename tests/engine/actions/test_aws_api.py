@@ -179,3 +179,17 @@ def test_an_unexpected_exception_is_an_internal_failure(clock: FakeClock) -> Non
                                       {"Service": "ec2", "Api": "DescribeInstances"})
     assert (result.status, result.failure_type, result.failure_message) == (
         "Failed", "Internal", "aws:executeAwsApi failed unexpectedly: RuntimeError: no clients here")
+
+
+def test_runner_timeout_cancels_a_call_cleanly(stub_step: Step, stubbed: Stubbed) -> None:
+    """The runner enforces timeoutSeconds by cancelling the handler task: nothing leaks."""
+    _slow(stubbed, 0.2)
+    handler = automation_action("aws:executeAwsApi")
+    assert handler is not None
+    ctx = stub_step.context("aws:executeAwsApi", {"Service": "ec2", "Api": "DescribeInstances"})
+
+    async def run() -> None:
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(handler(ctx), 0.05)
+
+    asyncio.run(run())
