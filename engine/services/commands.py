@@ -53,6 +53,7 @@ from engine.command.results import (
 from engine.executors import Executor, LocalExecutor, SshConnectionPool
 from engine.ratecontrol import InvocationStatusDetails, RateController
 from engine.services.nodes import Node, NodeRegistry
+from engine.services.parameter_queries import decode_token, encode_token
 from engine.store import Store
 from engine.store.command_tables import CommandInvocationRow, CommandPluginRow, CommandRow
 from grammar.errors import ApiError, DocumentError, ParameterError
@@ -515,22 +516,30 @@ class CommandService:
             if not running and controller.finished:
                 all_done.set()
 
+        broken: list[BaseException] = []
+
         def finish(target: str, task: asyncio.Future[InvocationResult]) -> None:
+            # A done-callback: an exception here would only be logged by the loop and the
+            # command would wait for ever, so it is kept and re-raised by the main loop.
             running.pop(target, None)
             if task.cancelled():
                 return
-            result = task.result()
-            details = invocation_details(result)
-            controller.complete(target, details)
-            closed.add(target)
-            if details is InvocationStatusDetails.SUCCESS:
-                progress.succeeded += 1
-            elif details is InvocationStatusDetails.CANCELLED:
-                progress.cancelled += 1
-            else:
-                progress.failed += 1
-            persister.finished(target, result)
-            send()
+            try:
+                result = task.result()
+                details = invocation_details(result)
+                controller.complete(target, details)
+                closed.add(target)
+                if details is InvocationStatusDetails.SUCCESS:
+                    progress.succeeded += 1
+                elif details is InvocationStatusDetails.CANCELLED:
+                    progress.cancelled += 1
+                else:
+                    progress.failed += 1
+                persister.finished(target, result)
+                send()
+            except BaseException as exc:
+                broken.append(exc)
+                all_done.set()
 
         async def on_cancel() -> None:
             await cancel.wait()
@@ -547,8 +556,14 @@ class CommandService:
                     await asyncio.wait_for(all_done.wait(), timeout)
                 if not all_done.is_set():
                     send()  # the delivery timeout passed: expire the unsent targets
+            if broken:
+                raise broken[0]
             record_unsent()
             record_state()
+        except BaseException:
+            # Whatever went wrong, the command must not stay InProgress in the store.
+            persister.command_changed(lambda: {"status": FAILED, "status_details": "Failed"})
+            raise
         finally:
             canceller.cancel()
             for task in running.values():
@@ -605,58 +620,79 @@ class CommandService:
         return self._command_shape(row)
 
     def list_commands(self, *, command_id: str | None = None, instance_id: str | None = None,
-                      max_results: int | None = None) -> dict[str, Any]:
-        """ListCommands, newest first."""
-        query = sa.select(_COMMANDS).order_by(_COMMANDS.c.requested_at.desc())
+                      filters: Sequence[Mapping[str, str]] | None = None,
+                      max_results: int | None = None, next_token: str | None = None
+                      ) -> dict[str, Any]:
+        """ListCommands, newest first, with AWS's filters and NextToken pages."""
+        query = sa.select(_COMMANDS).order_by(_COMMANDS.c.requested_at.desc(),
+                                              _COMMANDS.c.command_id)
         if command_id is not None:
             query = query.where(_COMMANDS.c.command_id == command_id)
         if instance_id is not None:
             query = query.where(_COMMANDS.c.command_id.in_(
                 sa.select(_INVOCATIONS.c.command_id).where(
                     _INVOCATIONS.c.instance_id == instance_id)))
-        if max_results is not None:
-            query = query.limit(max_results)
-        with self.store.read() as conn:
-            rows = conn.execute(query).mappings().all()
-        if command_id is not None and not rows:
+        query = _filtered(query, _COMMANDS, filters)
+        rows, token = self._page(query, "ListCommands", max_results, next_token)
+        if command_id is not None and not rows and next_token is None:
             raise CommandError(f"command {command_id!r} does not exist", code="InvalidCommandId")
-        return {"Commands": [self._command_shape(row) for row in rows]}
+        return _with_token({"Commands": [self._command_shape(row) for row in rows]}, token)
 
     def list_command_invocations(self, *, command_id: str | None = None,
-                                 instance_id: str | None = None,
-                                 details: bool = False) -> dict[str, Any]:
+                                 instance_id: str | None = None, details: bool = False,
+                                 filters: Sequence[Mapping[str, str]] | None = None,
+                                 max_results: int | None = None,
+                                 next_token: str | None = None) -> dict[str, Any]:
         """ListCommandInvocations; ``details`` adds ``CommandPlugins``."""
         query = (sa.select(_INVOCATIONS, _COMMANDS.c.document_name, _COMMANDS.c.document_version,
                            _COMMANDS.c.comment)
                  .join(_COMMANDS, _COMMANDS.c.command_id == _INVOCATIONS.c.command_id)
-                 .order_by(_COMMANDS.c.requested_at.desc(), _INVOCATIONS.c.position))
+                 .order_by(_COMMANDS.c.requested_at.desc(), _INVOCATIONS.c.command_id,
+                           _INVOCATIONS.c.position))
         if command_id is not None:
             query = query.where(_INVOCATIONS.c.command_id == command_id)
         if instance_id is not None:
             query = query.where(_INVOCATIONS.c.instance_id == instance_id)
-        with self.store.read() as conn:
-            rows = conn.execute(query).mappings().all()
-            plugins: dict[tuple[str, str], list[Any]] = {}
-            if details and rows:
-                plugin_query = sa.select(_PLUGINS).order_by(_PLUGINS.c.position)
-                if command_id is not None:
-                    plugin_query = plugin_query.where(_PLUGINS.c.command_id == command_id)
-                if instance_id is not None:
-                    plugin_query = plugin_query.where(_PLUGINS.c.instance_id == instance_id)
+        query = _filtered(query, _INVOCATIONS, filters)
+        rows, token = self._page(query, "ListCommandInvocations", max_results, next_token)
+        plugins: dict[tuple[str, str], list[Any]] = {}
+        if rows:
+            keys = {(row["command_id"], row["instance_id"]) for row in rows}
+            plugin_query = sa.select(_PLUGINS).where(
+                _PLUGINS.c.command_id.in_({k[0] for k in keys})).order_by(_PLUGINS.c.position)
+            if instance_id is not None:
+                plugin_query = plugin_query.where(_PLUGINS.c.instance_id == instance_id)
+            with self.store.read() as conn:
                 for plugin in conn.execute(plugin_query).mappings():
-                    plugins.setdefault((plugin["command_id"], plugin["instance_id"]), []).append(plugin)
-        if command_id is not None and not rows:
+                    key = (plugin["command_id"], plugin["instance_id"])
+                    if key in keys:
+                        plugins.setdefault(key, []).append(plugin)
+        if command_id is not None and not rows and next_token is None:
             self.get_command(command_id)
         shapes = []
         for row in rows:
             own = plugins.get((row["command_id"], row["instance_id"]), [])
             shape = self._invocation_shape(row, own)
-            if details:
-                shape["CommandPlugins"] = [self._plugin_shape(p) for p in own]
-            else:
-                shape["CommandPlugins"] = []
+            shape["CommandPlugins"] = [self._plugin_shape(p) for p in own] if details else []
             shapes.append(shape)
-        return {"CommandInvocations": shapes}
+        return _with_token({"CommandInvocations": shapes}, token)
+
+    def _page(self, query: Any, kind: str, max_results: int | None,
+              next_token: str | None) -> tuple[list[Any], str | None]:
+        if max_results is not None and not 1 <= max_results <= MAX_RESULTS:
+            raise CommandError(f"MaxResults must be between 1 and {MAX_RESULTS}",
+                               code="ValidationException")
+        offset = decode_token(kind, next_token) or 0
+        if not isinstance(offset, int) or offset < 0:
+            raise CommandError("The NextToken is not valid for this request.",
+                               code="InvalidNextToken")
+        if max_results is not None:
+            query = query.limit(max_results + 1)
+        with self.store.read() as conn:
+            rows = list(conn.execute(query.offset(offset)).mappings().all())
+        if max_results is not None and len(rows) > max_results:
+            return rows[:max_results], encode_token(kind, offset + max_results)
+        return rows, None
 
     def get_command_invocation(self, command_id: str, instance_id: str,
                                plugin_name: str | None = None) -> dict[str, Any]:
@@ -788,6 +824,47 @@ def invocation_details(result: InvocationResult) -> InvocationStatusDetails:
     if result.status_details == InvocationStatusDetails.UNDELIVERABLE.value:
         return InvocationStatusDetails.UNDELIVERABLE
     return InvocationStatusDetails.FAILED
+
+
+MAX_RESULTS = 50
+_FILTER_KEYS = ("InvokedAfter", "InvokedBefore", "Status", "ExecutionStage", "DocumentName")
+
+
+def _filtered(query: Any, table: Any, filters: Sequence[Mapping[str, str]] | None) -> Any:
+    """ListCommands / ListCommandInvocations filters (``{"key": ..., "value": ...}``)."""
+    for item in filters or []:
+        key, value = item.get("key"), item.get("value")
+        if key not in _FILTER_KEYS or not isinstance(value, str) or not value:
+            raise CommandError(f"filter key {key!r} is not valid: use one of "
+                               f"{', '.join(_FILTER_KEYS)} with a value", code="InvalidFilterKey")
+        if key in ("InvokedAfter", "InvokedBefore"):
+            try:
+                when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            except ValueError:
+                raise CommandError(f"{key} needs an ISO 8601 date, got {value!r}",
+                                   code="InvalidFilterValue") from None
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=UTC)
+            column = table.c.requested_at
+            query = query.where(column >= when.timestamp() if key == "InvokedAfter"
+                                else column <= when.timestamp())
+        elif key == "Status":
+            query = query.where(table.c.status == value)
+        elif key == "ExecutionStage":
+            if value not in ("Executing", "Complete"):
+                raise CommandError("ExecutionStage is Executing or Complete",
+                                   code="InvalidFilterValue")
+            running = table.c.status.in_((PENDING, IN_PROGRESS, "Delayed", "Cancelling"))
+            query = query.where(running if value == "Executing" else sa.not_(running))
+        else:
+            query = query.where(_COMMANDS.c.document_name == value)
+    return query
+
+
+def _with_token(shape: dict[str, Any], token: str | None) -> dict[str, Any]:
+    if token is not None:
+        shape["NextToken"] = token
+    return shape
 
 
 def _settle(future: concurrent.futures.Future[dict[str, Any]], task: asyncio.Future[Any]) -> None:

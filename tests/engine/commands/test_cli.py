@@ -86,13 +86,17 @@ def test_parameters_json_and_bad_parameter(db: str, capsys: pytest.CaptureFixtur
     assert code == 2
 
 
-def test_automation_runbooks_are_refused(db: str, tmp_path: Path,
-                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_run_dispatches_on_schema_version(db: str, tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """A runbook (0.3) becomes an Automation execution, never a Command."""
     path = tmp_path / "runbook.yaml"
     path.write_text(RUNBOOK, encoding="utf-8")
-    code, _out, err = cli(capsys, "run", str(path), "--db", db)
-    assert code == 1
-    assert "Automation execution is not available" in err
+    code, _out, _err = cli(capsys, "run", str(path), "--db", db)
+    assert code == 0
+    code, out, _ = cli(capsys, "commands", "list", "--output", "json", "--db", db)
+    assert json.loads(out) == {"Commands": []}
+    code, _out, _err = cli(capsys, "run", str(path), "--targets", "Key=tag:a,Values=b", "--db", db)
+    assert code == 2
 
 
 def test_nodes_targets_and_commands_show(db: str, capsys: pytest.CaptureFixture[str]) -> None:

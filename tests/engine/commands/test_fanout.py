@@ -237,3 +237,27 @@ def _alive(pid: int) -> bool:
             return False
         time.sleep(0.05)
     return True
+
+
+def test_list_filters_and_pages(engine: Engine, run: Run) -> None:
+    first = run("AWS-RunShellScript", parameters={"commands": ["true"]})["Command"]
+    second = run("AWS-RunShellScript", parameters={"commands": ["false"]})["Command"]
+    commands = engine.commands
+    assert [c["CommandId"] for c in commands.list_commands()["Commands"]] == [
+        second["CommandId"], first["CommandId"]]
+    page = commands.list_commands(max_results=1)
+    assert [c["CommandId"] for c in page["Commands"]] == [second["CommandId"]]
+    rest = commands.list_commands(max_results=1, next_token=page["NextToken"])
+    assert [c["CommandId"] for c in rest["Commands"]] == [first["CommandId"]]
+    assert "NextToken" not in rest
+    failed = commands.list_commands(filters=[{"key": "Status", "value": "Failed"}])
+    assert [c["CommandId"] for c in failed["Commands"]] == [second["CommandId"]]
+    done = commands.list_command_invocations(
+        filters=[{"key": "ExecutionStage", "value": "Complete"}])["CommandInvocations"]
+    assert len(done) == 2
+    later = commands.list_commands(filters=[{"key": "InvokedAfter", "value": "2999-01-01T00:00:00Z"}])
+    assert later["Commands"] == []
+    with pytest.raises(CommandError, match="filter key"):
+        commands.list_commands(filters=[{"key": "Nope", "value": "x"}])
+    with pytest.raises(CommandError, match="has no plugin"):
+        commands.get_command_invocation(first["CommandId"], first["InstanceIds"][0], "nope")
