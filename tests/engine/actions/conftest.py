@@ -98,6 +98,7 @@ def moto_server() -> Iterator[Moto]:
     try:
         yield moto
     finally:
+        moto.configure({"lambda": {"use_docker": True}})  # moto's settings are process-wide
         server.stop()
 
 
