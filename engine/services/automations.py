@@ -251,6 +251,45 @@ class AutomationService:
         self._handles[execution_id] = handle
         return handle
 
+    def start_with_targets(self, document: str, parameters: Mapping[str, Any] | None = None, *,
+                           target_parameter_name: str | None = None,
+                           targets: list[dict[str, Any]] | None = None,
+                           target_maps: list[dict[str, Any]] | None = None,
+                           max_concurrency: str | None = None, max_errors: str | None = None,
+                           document_version: str | None = None,
+                           aws_endpoint_url: str | None = None) -> AutomationHandle:
+        """A rate-controlled StartAutomationExecution: one child execution per target. The
+        parent execution runs a single aws:executeAutomation step that fans out with
+        MaxConcurrency (default 10) and MaxErrors (default 0)."""
+        if (target_maps is None) == (target_parameter_name is None):
+            raise _fail("ValidationException",
+                        "give TargetParameterName with Targets, or TargetMaps")
+        name, version, text = self._document_text(document, document_version)
+        loaded = documents.load(text, source=name)
+        if target_parameter_name is not None and target_parameter_name not in loaded.parameters:
+            raise _fail("InvalidAutomationExecutionParametersException",
+                        f"TargetParameterName {target_parameter_name} is not a parameter of "
+                        f"{name}")
+        inputs: dict[str, Any] = {"DocumentName": name, "DocumentVersion": version,
+                                  "RuntimeParameters": dict(parameters or {})}
+        if target_maps is not None:
+            inputs["TargetMaps"] = target_maps
+        else:
+            inputs["TargetParameterName"] = target_parameter_name
+            inputs["Targets"] = targets or []
+        if max_concurrency is not None:
+            inputs["MaxConcurrency"] = str(max_concurrency)
+        if max_errors is not None:
+            inputs["MaxErrors"] = str(max_errors)
+        parent = documents.load(json.dumps({
+            "schemaVersion": "0.3",
+            "description": f"Rate-controlled execution of {name}",
+            "mainSteps": [{"name": "ExecuteAutomationForTargets",
+                           "action": "aws:executeAutomation", "inputs": inputs}],
+        }), source=name)
+        return self.start(parent, {}, document_name=name, document_version=version,
+                          aws_endpoint_url=aws_endpoint_url)
+
     def _substitute_defaults(self, document: Document, values: dict[str, Any],
                              supplied: Mapping[str, Any], execution_id: str) -> dict[str, Any]:
         """Automation defaults may read other parameters and ``global:``/``automation:`` values
