@@ -38,7 +38,7 @@ from botocore.exceptions import (
 )
 from botocore.response import StreamingBody
 
-from engine.automation.actions import ActionContext, ActionResult, ActionStatus
+from engine.automation.actions import ActionContext, ActionResult, ActionStatus, hold
 
 __all__ = [
     "CALL_TIMEOUT_SECONDS",
@@ -317,7 +317,8 @@ class AwsSession:
         return response if raw else json_safe(response, f"{name}.{operation}")
 
     async def run(self, work: Callable[[], T], timeout: float, what: str) -> T:
-        """Run blocking ``work`` in a thread, racing the cap and the cancel event."""
+        """Run blocking ``work`` in a thread, racing the cap and the cancel event. A fake clock
+        stands still meanwhile: the call is real work, not idle time to skip."""
         if self.ctx.cancel.is_set():
             raise ActionCancelled
         task = asyncio.ensure_future(asyncio.to_thread(work))
@@ -325,8 +326,9 @@ class AwsSession:
         task.add_done_callback(_discard)
         cancelled = asyncio.ensure_future(self.ctx.cancel.wait())
         try:
-            done, _ = await asyncio.wait({task, cancelled}, timeout=timeout,
-                                         return_when=asyncio.FIRST_COMPLETED)
+            with hold(self.ctx.clock):
+                done, _ = await asyncio.wait({task, cancelled}, timeout=timeout,
+                                             return_when=asyncio.FIRST_COMPLETED)
         finally:
             cancelled.cancel()
         if task in done:

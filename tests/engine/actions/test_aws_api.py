@@ -193,3 +193,29 @@ def test_runner_timeout_cancels_a_call_cleanly(stub_step: Step, stubbed: Stubbed
             await asyncio.wait_for(handler(ctx), 0.05)
 
     asyncio.run(run())
+
+
+def test_virtual_time_stands_still_during_a_call(stubbed: Stubbed) -> None:
+    """With the runner's fake clock, a call in its thread is real work: the clock must not skip
+    to the step's timeout while the loop waits for it (that timed out every AWS step)."""
+    from engine.automation.clock import FakeClock as RunnerClock
+
+    _slow(stubbed, 0.2)
+    handler = automation_action("aws:executeAwsApi")
+    assert handler is not None
+    clock = RunnerClock()
+    ctx = Step(stubbed, clock).context(  # type: ignore[arg-type]
+        "aws:executeAwsApi", {"Service": "ec2", "Api": "DescribeInstances"})
+
+    async def run() -> tuple[ActionResult, bool]:
+        timeout = asyncio.ensure_future(clock.sleep(3600))
+        result = await handler(ctx)
+        fired = timeout.done()
+        timeout.cancel()
+        return result, fired
+
+    start = clock.now()
+    result, fired = asyncio.run(run())
+    assert result.status == "Success"
+    assert not fired
+    assert clock.now() == start
