@@ -12,6 +12,7 @@ never raises for shape problems: the schemas report those, and the model takes w
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal
 
 from documents.loader import Format, LoadedText, Locator, Path
@@ -117,11 +118,33 @@ class Document:
             stack.extend(reversed(step.steps))
         return found
 
-    def step(self, name: str) -> Step | None:
+    @cached_property
+    def _steps_by_name(self) -> dict[str, Step]:
+        found: dict[str, Step] = {}
         for candidate in self.all_steps():
-            if candidate.name == name:
-                return candidate
-        return None
+            found.setdefault(candidate.name, candidate)
+        return found
+
+    def step(self, name: str) -> Step | None:
+        """The first step called ``name`` (loop bodies included), or None."""
+        return self._steps_by_name.get(name)
+
+    @cached_property
+    def _following(self) -> dict[str, str | None]:
+        found: dict[str, str | None] = {}
+        stack: list[tuple[Step, ...]] = [self.steps]
+        while stack:
+            siblings = stack.pop()
+            for position, step in enumerate(siblings):
+                following = siblings[position + 1].name if position + 1 < len(siblings) else None
+                found.setdefault(step.name, following)
+                if step.steps:
+                    stack.append(step.steps)
+        return found
+
+    def following(self, name: str) -> str | None:
+        """The step after ``name`` in its list (the runbook's, or its loop's), or None."""
+        return self._following.get(name)
 
 
 def truthy(value: Any, default: bool) -> bool:

@@ -268,7 +268,7 @@ def _check_steps(checker: _Checker) -> None:
                            f"{seen[step.name].index + 1}", (*step.path, "name"))
         else:
             seen[step.name] = step
-    ancestors = _ancestor_map(document) if document.kind == "Automation" else None
+    ancestors = _Ancestors(document) if document.kind == "Automation" else None
     for step in document.all_steps():
         inputs_path = step.inputs_path
         for path, text in _strings(step.inputs, inputs_path,
@@ -281,26 +281,30 @@ def _check_steps(checker: _Checker) -> None:
         _check_references(checker, None, ("assumeRole",), document.assume_role, ancestors)
 
 
-def _ancestor_map(document: Document) -> dict[str, set[str]]:
+class _Ancestors:
     """For each step, the steps that can have run before it (graph ancestors and the inner
-    steps of every loop among them)."""
-    graph = build_graph(document)
-    members = loop_members(document)
-    result: dict[str, set[str]] = {}
-    for step in document.all_steps():
-        if step.name not in graph:
-            continue
-        before = set(nx.ancestors(graph, step.name))
-        for loop, inner in members.items():
-            if loop in before or step.name in inner:
-                before |= inner
-        before.discard(step.name)
-        result[step.name] = before
-    return result
+    steps of every loop among them), computed on first question per step."""
+
+    def __init__(self, document: Document) -> None:
+        self._graph = build_graph(document)
+        self._members = loop_members(document)
+        self._found: dict[str, set[str]] = {}
+
+    def get(self, name: str, default: set[str]) -> set[str]:
+        if name not in self._graph:
+            return default
+        if name not in self._found:
+            before = set(nx.ancestors(self._graph, name))
+            for loop, inner in self._members.items():
+                if loop in before or name in inner:
+                    before |= inner
+            before.discard(name)
+            self._found[name] = before
+        return self._found[name]
 
 
 def _check_references(checker: _Checker, step: Step | None, path: Path, text: str,
-                      ancestors: dict[str, set[str]] | None, *,
+                      ancestors: _Ancestors | None, *,
                       in_precondition: bool = False, where: str | None = None) -> None:
     document = checker.document
     try:
@@ -399,7 +403,7 @@ def _loop_condition_reads_inner(document: Document, step: Step, target: str,
 
 
 def _check_output_ref(checker: _Checker, step: Step | None, ref: StepOutputRef,
-                      placeholder: Placeholder, ancestors: dict[str, set[str]] | None,
+                      placeholder: Placeholder, ancestors: _Ancestors | None,
                       bad: Any, where: str, in_condition: bool) -> None:
     document = checker.document
     target = document.step(ref.step)
@@ -627,9 +631,10 @@ def _check_update_variable(checker: _Checker, step: Step) -> None:
     if value is None or (isinstance(value, str) and "{{" in value):
         return
     if not _matches_variable_type(variable.type, value):
+        article = "an" if variable.type[:1] in "AEIOU" else "a"
         checker.report("InvalidUpdateVariable",
-                       f"step '{step.name}': Value {json.dumps(value)[:60]} is not "
-                       f"{'an' if variable.type[:1] in 'AEIOU' else 'a'} {variable.type} (variable '{variable.name}'); aws:updateVariable does "
+                       f"step '{step.name}': Value {json.dumps(value)[:60]} is not {article} "
+                       f"{variable.type} (variable '{variable.name}'); aws:updateVariable does "
                        "not convert types", (*step.inputs_path, "Value"))
 
 

@@ -506,6 +506,9 @@ def _wait_action(step: Step, state: ExecutionState, now: datetime) -> Record:
             minimum = 1
     elif step.timeout_seconds:
         until = now + timedelta(seconds=step.timeout_seconds)
+    if step.action == "aws:sleep" and until is not None and until <= now:
+        # a zero Duration or a past Timestamp proceeds at once: one event, no waiting state
+        return _instant(step, SUCCESS, now=now, inputs=inputs)
     started = _started(state, step, inputs, now, 1)
     return Record({**started, "type": "WaitStarted", "kind": step.action.removeprefix("aws:"),
                    "until": iso(until) if until else None, "min_approvals": minimum})
@@ -559,7 +562,7 @@ def _new_record(document: Document, state: ExecutionState, event: dict[str, Any]
             timeout_seconds=step.timeout_seconds, is_critical=step.is_critical,
             is_end=step.is_end, next_step=step.next_step, parent=parent,
         )
-        state.records.append(record)
+        state.add_record(record)
     record.inputs = event.get("inputs", record.inputs)
     return record
 
@@ -642,11 +645,7 @@ def _siblings(document: Document, step: Step) -> tuple[Step, ...]:
 
 
 def _following(document: Document, step: Step) -> str | None:
-    siblings = _siblings(document, step)
-    for position, sibling in enumerate(siblings):
-        if sibling.name == step.name and position + 1 < len(siblings):
-            return siblings[position + 1].name
-    return None
+    return document.following(step.name)
 
 
 def _inside(document: Document, loop_name: str, target: str) -> bool:

@@ -119,6 +119,9 @@ class AutomationRunner:
 
     def notify(self) -> None:
         """A signal was stored for this execution: look at it now rather than at the next poll."""
+        notify = getattr(self.log, "notify", None)
+        if notify is not None:
+            notify()
         self._signal.set()
 
     def commit(self, event: dict[str, Any]) -> None:

@@ -104,23 +104,28 @@ class ExecutionState:
     """A StepStarted without its StepFinished: the step must run (again) after a resume."""
     interactive_next: str | None = None
 
+    by_id: dict[str, StepRecord] = field(default_factory=dict, repr=False, compare=False)
+    last_by_name: dict[str, StepRecord] = field(default_factory=dict, repr=False, compare=False)
+
+    def add_record(self, record: StepRecord) -> None:
+        self.records.append(record)
+        self.by_id[record.step_execution_id] = record
+        self.last_by_name[record.step_name] = record
+
     def record(self, step_execution_id: str) -> StepRecord | None:
-        for record in reversed(self.records):
-            if record.step_execution_id == step_execution_id:
-                return record
-        return None
+        return self.by_id.get(step_execution_id)
 
     def last_record(self, step_name: str) -> StepRecord | None:
-        for record in reversed(self.records):
-            if record.step_name == step_name:
-                return record
-        return None
+        return self.last_by_name.get(step_name)
 
     def copy(self) -> ExecutionState:
         return copy.deepcopy(self)
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        data.pop("by_id")
+        data.pop("last_by_name")
+        return data
 
     @property
     def done(self) -> bool:

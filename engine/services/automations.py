@@ -13,10 +13,11 @@ GetAutomationExecution's ``AutomationExecution`` and ``list`` the summaries, in 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -45,9 +46,9 @@ from engine.store.automation_tables import (
     AutomationExecutionRow,
     AutomationSignalRow,
 )
-from engine.store.database import Store
+from engine.store.database import FastCursor, Store
 from engine.substitution import render
-from grammar.errors import ApiError, DocumentError, ParameterError
+from grammar.errors import ApiError, DocumentError, ParameterError, SsmLocalError, StoreError
 
 EXECUTIONS = AutomationExecutionRow.__table__  # type: ignore[attr-defined]
 EVENTS = AutomationEventRow.__table__  # type: ignore[attr-defined]
@@ -71,33 +72,97 @@ def _dt(epoch: float | None) -> datetime | None:
 
 
 class StoreLog:
-    """The runner's ``EventLog`` on the store: one transaction per event."""
+    """The runner's ``EventLog`` on the store: one transaction per event.
 
-    def __init__(self, store: Store, document: Document) -> None:
+    Events go in with a bare DB-API cursor (``Store.fast_write``): SQLAlchemy Core's per-statement
+    cost would be most of a trivial step's time. The execution row is only touched when its
+    status changes and at the end. Pending signals are looked for at most every
+    ``signal_poll_seconds`` unless ``notify`` says one was just stored here.
+    """
+
+    def __init__(self, store: Store, document: Document, *,
+                 signal_poll_seconds: float = 0.2) -> None:
         self.store = store
         self.document = document
+        self.signal_poll_seconds = signal_poll_seconds
+        self._status_written: str | None = None
+        self._next_signal_check = 0.0
+        self._last_accept: frozenset[str] = frozenset()
+        self._raw: Any = None
+        self._cursor: FastCursor | None = None
+
+    def notify(self) -> None:
+        self._next_signal_check = 0.0
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[FastCursor]:
+        """One transaction on the log's own SQLite connection (kept open for the run, so no
+        pool checkout per event); other databases use ``Store.fast_write``."""
+        if self.store.dialect != "sqlite":
+            with self.store.fast_write() as cursor:
+                yield cursor
+            return
+        if self._raw is None:
+            self._raw = self.store.engine.raw_connection()
+            self._cursor = FastCursor(self._raw.cursor(), "sqlite")
+        raw, cursor = self._raw, self._cursor
+        assert cursor is not None
+        try:
+            cursor.execute("BEGIN IMMEDIATE")
+            yield cursor
+            cursor.execute("COMMIT")
+        except BaseException as exc:
+            with contextlib.suppress(Exception):
+                cursor.execute("ROLLBACK")
+            self.close()
+            if isinstance(exc, Exception) and not isinstance(exc, SsmLocalError):
+                raise StoreError(f"the store at {self.store.display_url} failed to record an "
+                                 f"automation event: {exc}", code="StoreUnavailable") from None
+            raise
+        del raw
+
+    def close(self) -> None:
+        if self._raw is not None:
+            with contextlib.suppress(Exception):
+                self._raw.close()
+        self._raw = None
+        self._cursor = None
 
     def append(self, state: ExecutionState, event: dict[str, Any]) -> None:
         payload = json.dumps(event, default=str, separators=(",", ":"))
-        values: dict[str, Any] = {"event_count": state.seq + 1}
         kind = event["type"]
+        update: dict[str, Any] | None = None
         if kind == "Finished":
-            values.update(status=event["status"], end_time=_epoch(event["at"]),
-                          failure_message=event.get("message") or state.failure_message,
-                          outputs=json.dumps(_document_outputs(self.document, state,
-                                                               event["status"]), default=str))
-        elif kind in ("StepStarted", "WaitStarted", "Signal", "StepFinished", "StepInstant",
-                      "Started", "TimerFired"):
-            values["status"] = _status_after(state, event)
-        with self.store.write() as conn:
-            conn.execute(sa.insert(EVENTS).values(
-                execution_id=state.execution_id, seq=state.seq + 1, type=kind, payload=payload,
-                at=time.time()))
-            conn.execute(EXECUTIONS.update()
-                         .where(EXECUTIONS.c.execution_id == state.execution_id).values(**values))
+            update = {"status": event["status"], "end_time": _epoch(event["at"]),
+                      "failure_message": event.get("message") or state.failure_message,
+                      "outputs": json.dumps(_document_outputs(self.document, state,
+                                                              event["status"]), default=str),
+                      "event_count": state.seq + 1}
+        else:
+            status = _status_after(state, event)
+            if status != self._status_written:
+                update = {"status": status}
+        with self._transaction() as cursor:
+            cursor.execute(
+                "INSERT INTO automation_events (execution_id, seq, type, payload, at) "
+                "VALUES (:execution_id, :seq, :type, :payload, :at)",
+                {"execution_id": state.execution_id, "seq": state.seq + 1, "type": kind,
+                 "payload": payload, "at": time.time()})
+            if update is not None:
+                assignments = ", ".join(f"{column} = :{column}" for column in update)
+                cursor.execute(f"UPDATE automation_executions SET {assignments} "
+                               "WHERE execution_id = :execution_id",
+                               {**update, "execution_id": state.execution_id})
+        if update is not None:
+            self._status_written = update["status"]
 
     def take_signals(self, execution_id: str, accept: frozenset[str]
                      ) -> list[tuple[str, dict[str, Any]]]:
+        now = time.monotonic()
+        if now < self._next_signal_check and accept == self._last_accept:
+            return []
+        self._last_accept = accept
+        self._next_signal_check = now + self.signal_poll_seconds
         with self.store.read() as conn:
             pending = conn.execute(
                 sa.select(SIGNALS.c.id).where(SIGNALS.c.execution_id == execution_id,
@@ -106,6 +171,7 @@ class StoreLog:
                 .limit(1)).first()
         if pending is None:
             return []
+        self._next_signal_check = 0.0  # there may be more behind it
         with self.store.write() as conn:
             rows = conn.execute(
                 sa.select(SIGNALS.c.id, SIGNALS.c.signal_type, SIGNALS.c.payload)
@@ -156,8 +222,8 @@ class AutomationHandle:
 
     async def run(self) -> dict[str, Any]:
         """Run to the end in this task and return GetAutomationExecution's shape."""
-        await self.service.run(self.execution_id, handle=self)
-        return self.service.get(self.execution_id)
+        state = await self.service.run(self.execution_id, handle=self)
+        return self.service.shape(state)
 
     wait = run
 
@@ -187,6 +253,7 @@ class AutomationService:
         self.resolve_ssm = resolve_ssm
         self.services = services
         self._handles: dict[str, AutomationHandle] = {}
+        self._documents: dict[tuple[str, str, str], Document] = {}
 
     # -- starting ---------------------------------------------------------------------------
 
@@ -247,6 +314,7 @@ class AutomationService:
             conn.execute(sa.insert(EVENTS).values(
                 execution_id=execution_id, seq=1, type="Started",
                 payload=json.dumps(event, default=str), at=time.time()))
+        self._documents[(loaded.text, name, loaded.format)] = loaded
         handle = AutomationHandle(self, execution_id)
         self._handles[execution_id] = handle
         return handle
@@ -315,9 +383,20 @@ class AutomationService:
             events = [json.loads(p) for p in conn.execute(
                 sa.select(EVENTS.c.payload).where(EVENTS.c.execution_id == execution_id)
                 .order_by(EVENTS.c.seq)).scalars()]
-        document = documents.load(row["document_content"], source=row["document_name"],
-                                  format=row["document_format"])
+        document = self._parsed(row["document_content"], row["document_name"],
+                                row["document_format"])
         return dict(row), document, replay(document, execution_id, events)
+
+    def _parsed(self, content: str, name: str, fmt: str) -> Document:
+        """Runbooks parsed once per process (an execution is read many times)."""
+        key = (content, name, fmt)
+        found = self._documents.get(key)
+        if found is None:
+            found = documents.load(content, source=name, format=fmt)  # type: ignore[arg-type]
+            if len(self._documents) >= 64:
+                self._documents.pop(next(iter(self._documents)))
+            self._documents[key] = found
+        return found
 
     def _clients(self, endpoint_url: str | None) -> Callable[[str], Any]:
         cache: dict[str, Any] = {}
@@ -342,7 +421,7 @@ class AutomationService:
             return state
         options = json.loads(row["options"] or "{}")
         runner = AutomationRunner(
-            document, state, StoreLog(self.store, document), self.clock,
+            document, state, StoreLog(self.store, document, signal_poll_seconds=0.2), self.clock,
             RunnerOptions(clients=self._clients(options.get("aws_endpoint_url")),
                           region=self.region, account_id=self.account_id,
                           attachments_dir=options.get("attachments_dir"),
@@ -351,7 +430,12 @@ class AutomationService:
         handle = handle or self._handles.get(execution_id)
         if handle is not None:
             handle.runner = runner
-        return await runner.run()
+        try:
+            return await runner.run()
+        finally:
+            log_close = getattr(runner.log, "close", None)
+            if log_close is not None:
+                log_close()
 
     async def resume(self) -> list[str]:
         """Continue every execution left unfinished; returns their ids."""
@@ -403,6 +487,16 @@ class AutomationService:
         """GetAutomationExecution's ``AutomationExecution``."""
         row, document, state = self._load(execution_id)
         return execution_shape(row, document, state)
+
+    def shape(self, state: ExecutionState) -> dict[str, Any]:
+        """``get`` for a state already in memory (reads only the execution's row)."""
+        with self.store.read() as conn:
+            row = conn.execute(sa.select(EXECUTIONS).where(
+                EXECUTIONS.c.execution_id == state.execution_id)).mappings().first()
+        assert row is not None
+        document = self._parsed(row["document_content"], row["document_name"],
+                                row["document_format"])
+        return execution_shape(dict(row), document, state)
 
     def list(self, *, status: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
         """DescribeAutomationExecutions' ``AutomationExecutionMetadataList`` (newest first)."""
