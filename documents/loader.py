@@ -60,7 +60,7 @@ def format_path(path: Path) -> str:
 _YamlBase: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _Loader(_YamlBase):  # type: ignore[misc]
+class _Loader(_YamlBase):
     """PyYAML's safe loader with YAML 1.2 core scalars that rejects duplicate keys."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
@@ -75,7 +75,8 @@ class _Loader(_YamlBase):  # type: ignore[misc]
             if key in seen:
                 raise _YamlKeyError(f"duplicate key {key!r}", key_node)
             seen[key] = key_node
-        return super().construct_mapping(node, deep=deep)  # type: ignore[no-any-return]
+        result: dict[Any, Any] = super().construct_mapping(node, deep=deep)
+        return result
 
 
 class _YamlKeyError(Exception):

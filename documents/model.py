@@ -216,7 +216,8 @@ def _automation_step(raw: dict[str, Any], path: Path, index: int, parent: str | 
     on_cancel = raw.get("onCancel")
     on_cancel = on_cancel.strip() if isinstance(on_cancel, str) and on_cancel.strip() else "Abort"
     max_attempts = as_int(raw.get("maxAttempts"))
-    inputs = raw.get("inputs") if isinstance(raw.get("inputs"), dict) else {}
+    raw_inputs = raw.get("inputs")
+    inputs: dict[str, Any] = raw_inputs if isinstance(raw_inputs, dict) else {}
     action = str(raw.get("action", ""))
     inner: tuple[Step, ...] = ()
     name = str(raw.get("name", f"step{index}"))
@@ -286,7 +287,8 @@ def _command_steps(data: dict[str, Any], version: str) -> tuple[Step, ...]:
     for index, raw in enumerate(main):
         if not isinstance(raw, dict):
             continue
-        inputs = raw.get("inputs") if isinstance(raw.get("inputs"), dict) else {}
+        raw_inputs = raw.get("inputs")
+        inputs = raw_inputs if isinstance(raw_inputs, dict) else {}
         steps.append(
             Step(
                 name=str(raw.get("name", f"step{index}")),

@@ -35,7 +35,7 @@ from engine.automation.interpreter import (
     iso,
     next_action,
 )
-from engine.automation.state import CANCELLED, FAILED, SUCCESS, ExecutionState
+from engine.automation.state import FAILED, SUCCESS, ExecutionState
 
 CANCEL_GRACE_SECONDS = 5.0
 MAX_PAYLOAD_BYTES = 100 * 1024
@@ -170,7 +170,7 @@ class AutomationRunner:
         self._ended_at = None
         outputs: dict[str, Any] = dict(result.outputs)
         message = result.failure_message
-        status = result.status
+        status: str = result.status
         if status == SUCCESS and step.outputs:
             declared, problem = declared_outputs(step, result.response)
             outputs.update(declared)
@@ -228,7 +228,7 @@ class AutomationRunner:
             return ActionResult("TimedOut", failure_message=(
                 f"Step timed out after {action.timeout_seconds:g} seconds"),
                 failure_type="Unknown")
-        return ActionResult(CANCELLED, failure_message="Step was cancelled")
+        return ActionResult("Cancelled", failure_message="Step was cancelled")
 
     async def _watch_for_cancel(self) -> None:
         while not self._cancel.is_set():

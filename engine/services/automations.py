@@ -105,15 +105,15 @@ class StoreLog:
         if self._raw is None:
             self._raw = self.store.engine.raw_connection()
             self._cursor = FastCursor(self._raw.cursor(), "sqlite")
-        raw, cursor = self._raw, self._cursor
-        assert cursor is not None
+        raw, kept = self._raw, self._cursor
+        assert kept is not None
         try:
-            cursor.execute("BEGIN IMMEDIATE")
-            yield cursor
-            cursor.execute("COMMIT")
+            kept.execute("BEGIN IMMEDIATE")
+            yield kept
+            kept.execute("COMMIT")
         except BaseException as exc:
             with contextlib.suppress(Exception):
-                cursor.execute("ROLLBACK")
+                kept.execute("ROLLBACK")
             self.close()
             if isinstance(exc, Exception) and not isinstance(exc, SsmLocalError):
                 raise StoreError(f"the store at {self.store.display_url} failed to record an "
