@@ -404,9 +404,14 @@ class AutomationService:
         def clients(service: str) -> Any:
             if service not in cache:
                 import boto3
+                from botocore.config import Config
 
+                config = None
+                if service == "lambda":
+                    # aws:invokeLambdaFunction waits up to 300 s; a retry would invoke twice
+                    config = Config(read_timeout=310, retries={"max_attempts": 0})
                 cache[service] = boto3.client(service, region_name=self.region,
-                                              endpoint_url=endpoint_url)
+                                              endpoint_url=endpoint_url, config=config)
             return cache[service]
 
         return clients
