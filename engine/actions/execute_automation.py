@@ -55,7 +55,8 @@ async def _child(ctx: ActionContext, name: str, version: Any, parameters: dict[s
                  ) -> dict[str, Any]:
     service = ctx.services.automations
     handle = service.start(name, parameters, document_version=version,
-                           parent_execution_id=ctx.execution_id)
+                           parent_execution_id=ctx.execution_id,
+                           aws_endpoint_url=ctx.aws_endpoint_url)
     run = asyncio.ensure_future(handle.run())
     cancel = asyncio.ensure_future(ctx.cancel.wait())
     await asyncio.wait({run, cancel}, return_when=asyncio.FIRST_COMPLETED)

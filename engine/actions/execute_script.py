@@ -8,7 +8,9 @@ or ``.zip`` from the attachments directory given at start). The handler's return
 ``Payload`` (at most 100 KB; a list is cut to its first 100 items, as AWS documents); whatever
 the script prints goes to the step's log; an uncaught exception fails the step with its type,
 message and traceback. The subprocess gets a fresh interpreter, no inherited file descriptors
-and is killed with its process group on timeout or cancel.
+and is killed with its process group on timeout or cancel. Its boto3 uses the AWS credentials
+of this process and the execution's region and AWS endpoint (``--aws-endpoint-url`` becomes
+``AWS_ENDPOINT_URL``), so a script's own AWS calls go where the runbook's actions go.
 """
 
 from __future__ import annotations
@@ -132,6 +134,8 @@ async def _run(ctx: ActionContext) -> ActionResult:
                      "AWS_SHARED_CREDENTIALS_FILE"):
             if name in os.environ:
                 env[name] = os.environ[name]
+        if ctx.aws_endpoint_url:  # the script's boto3 talks to the execution's AWS endpoint
+            env["AWS_ENDPOINT_URL"] = ctx.aws_endpoint_url
         process = await asyncio.create_subprocess_exec(
             *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT, cwd=workdir, env=env, pass_fds=(write_fd,),

@@ -75,6 +75,9 @@ class ActionContext:
     region: str = "us-east-1"
     account_id: str = "123456789012"
     attachments_dir: str | None = None
+    aws_endpoint_url: str | None = None
+    """The endpoint the execution's AWS calls go to (``--aws-endpoint-url``), or None for AWS.
+    Scripts and child executions use it too."""
     services: Any = None
     """The engine's services (Run Command, the document registry, child automations), or None."""
 

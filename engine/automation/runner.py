@@ -96,6 +96,7 @@ class RunnerOptions:
     region: str = "us-east-1"
     account_id: str = "123456789012"
     attachments_dir: str | None = None
+    aws_endpoint_url: str | None = None
     services: Any = None
     poll_seconds: float = 0.2
     log: Callable[[str, str], None] | None = None
@@ -194,7 +195,7 @@ class AutomationRunner:
             timeout_seconds=action.timeout_seconds, attempt=action.started["attempt"],
             cancel=self._cancel, log=log, region=self.options.region,
             account_id=self.options.account_id, attachments_dir=self.options.attachments_dir,
-            services=self.options.services,
+            aws_endpoint_url=self.options.aws_endpoint_url, services=self.options.services,
         )
         task: asyncio.Task[ActionResult] = asyncio.ensure_future(handler(context))
         waiters: list[asyncio.Future[Any]] = [task]

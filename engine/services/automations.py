@@ -430,6 +430,7 @@ class AutomationService:
             RunnerOptions(clients=self._clients(options.get("aws_endpoint_url")),
                           region=self.region, account_id=self.account_id,
                           attachments_dir=options.get("attachments_dir"),
+                          aws_endpoint_url=options.get("aws_endpoint_url"),
                           services=self.services, log=log))
         runner.on_event = on_event
         handle = handle or self._handles.get(execution_id)
