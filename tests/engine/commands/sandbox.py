@@ -17,16 +17,20 @@ REAL_TOOLS = (
     "awk", "basename", "cat", "cut", "date", "dirname", "echo", "env", "expr", "false", "grep",
     "head", "hostname", "id", "ls", "mkdir", "mktemp", "printf", "ps", "pwd", "sed", "seq",
     "sort", "tail", "tee", "test", "touch", "tr", "true", "uname", "uniq", "wc", "which",
-    "whoami", "xargs", "bash",
+    "whoami", "xargs", "bash", "rm", "chmod", "chown", "printenv",
 )
 STUBS = (
-    "amazon-linux-extras", "apt", "apt-get", "at", "atd", "atq", "atrm", "chmod", "chown",
-    "curl", "dd", "dig", "dnf", "fallocate", "ip", "ip6tables", "iptables", "iptables-save",
-    "kill", "killall", "nohup", "pkill", "python", "python3", "rm", "route", "service",
-    "sleep", "stress-ng", "systemctl", "tc", "wget", "yum", "zypper",
+    "amazon-linux-extras", "apt", "apt-get", "at", "atd", "atq", "atrm", "curl", "dd", "dig",
+    "dnf", "fallocate", "ip", "ip6tables", "iptables", "iptables-save", "kill", "killall",
+    "nohup", "pkill", "python", "python3", "route", "service", "sleep", "stress-ng",
+    "systemctl", "tc", "wget", "yum", "zypper",
 )
 SH_WRAPPER = """#!/bin/bash
-# Copy the script where nobody can read it, then run it as nobody with bash in POSIX mode.
+# sh -c ...: the SSH executor's own wrapper, which runs as the login user; pass it through.
+if [ "$1" = "-c" ]; then exec /bin/sh "$@"; fi
+# Copy the script where nobody can read it, then run it as nobody with bash in POSIX mode,
+# with only the sandbox's tools on the PATH (a login shell may have put others in front).
+export PATH=$(/usr/bin/dirname "$0")
 d=$(/usr/bin/mktemp -d /tmp/ssm-local-sandbox-XXXXXX)
 /usr/bin/cp "$1" "$d/_script.sh"
 /usr/bin/chmod 755 "$d"

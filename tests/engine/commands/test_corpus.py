@@ -2,22 +2,30 @@
 SSH too): which run, and why the others cannot. The table below is the list in
 docs/run-command.md. Fault-injection documents (and AWS's patching and agent-configuration
 documents, which install software) run in the sandbox of ``sandbox.py``: as ``nobody``, with the
-tools that would change the machine replaced by stubs that log their arguments."""
+tools that would change the machine replaced by stubs that log their arguments; over SSH, on an
+sshd whose sessions get the sandbox's PATH."""
 
 from __future__ import annotations
 
+import asyncio
+import os
 import shutil
+import signal
+import socket
 import tempfile
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
 
 from engine import Engine
+from engine.executors import InvocationRequest, SshExecutor
 from engine.services.nodes import Node
 from tests.conftest import corpus_dir
 from tests.engine.commands.sandbox import make_sandbox, sandbox_available
+from tests.executors.conftest import SshdInfo
 
 
 class Case(NamedTuple):
@@ -120,7 +128,46 @@ CASES = [
     Case(P + "AWS-UpdateSSMAgent.json", "unsupported", {}, "Failed"),
     Case("getmoto__moto/good.yaml", "refused", {}),
 ]
-SSH_CASES = [c for c in CASES if not c.sandbox and c.category != "refused"]
+SSH_CASES = [c for c in CASES if c.category != "refused"]
+
+
+@pytest.fixture(scope="module")
+def sandbox_sshd(sshd_factory: Callable[[], SshdInfo]) -> Iterator[SshdInfo]:
+    """An sshd of its own whose sessions get the sandbox's PATH (``SetEnv``), so that the SSH
+    executor's ``sh`` is the sandbox's."""
+    if not sandbox_available():
+        pytest.skip("the sandbox needs root, setpriv and bash")
+    tools = Path(tempfile.mkdtemp(prefix="ssm-local-sandbox-bin-"))
+    make_sandbox(tools)
+    info = sshd_factory()
+    config = info.key_path.parent / "sshd_config"
+    config.write_text(config.read_text(encoding="ascii") + f"SetEnv PATH={tools}\n",
+                      encoding="ascii")
+    os.kill(info.pid, signal.SIGHUP)  # sshd re-executes itself and reads the configuration
+    deadline = time.monotonic() + 10
+    while True:
+        time.sleep(0.2)
+        try:
+            with socket.create_connection((info.host, info.port), timeout=1) as sock:
+                if sock.recv(64).startswith(b"SSH-"):
+                    break
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+    try:
+        probe = asyncio.run(_probe(info))
+        assert probe == f"65534 {tools}/sh {tools}", f"scripts do not run in the sandbox: {probe}"
+        yield info
+    finally:
+        shutil.rmtree(tools, ignore_errors=True)
+
+
+async def _probe(info: SshdInfo) -> str:
+    """Who runs a script over SSH, with which ``sh`` and PATH."""
+    async with SshExecutor(**info.executor_options()) as executor:
+        result = await executor.run(InvocationRequest(
+            script='echo "$(id -u) $(command -v sh) $PATH"'))
+    return result.stdout_text.strip() or result.stderr_text.strip()
 
 
 def _check(case: Case, invocation: dict[str, Any]) -> None:
@@ -182,8 +229,15 @@ def test_corpus_document_on_the_local_node(case: Case, engine: Engine,
 
 
 @pytest.mark.parametrize("case", SSH_CASES, ids=[c.file.split("/")[-1] for c in SSH_CASES])
-def test_corpus_document_over_ssh(case: Case, engine: Engine, ssh_node: Node) -> None:
-    _check(case, _send(engine, case, instance_ids=[ssh_node.node_id]))
+def test_corpus_document_over_ssh(case: Case, engine: Engine, request: pytest.FixtureRequest
+                                  ) -> None:
+    fixture = "sandbox_sshd" if case.sandbox else "sshd"
+    info: SshdInfo = request.getfixturevalue(fixture)
+    node = engine.nodes.add_ssh(fixture, f"{info.user}@{info.host}:{info.port}",
+                                key_path=str(info.key_path), known_hosts=str(info.known_hosts_path))
+    if case.file.endswith("sampleDoc.json") and shutil.which("ifconfig") is None:
+        case = case._replace(expected="Failed")
+    _check(case, _send(engine, case, instance_ids=[node.node_id]))
 
 
 def test_bundled_documents_over_ssh(engine: Engine, ssh_node: Node,
