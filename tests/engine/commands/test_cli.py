@@ -146,3 +146,22 @@ def test_max_errors_from_the_command_line(db: str, capsys: pytest.CaptureFixture
     details = [i["StatusDetails"] for i in result["CommandInvocations"]]
     assert details == ["Failed", "Failed", "Terminated", "Terminated"]
     assert result["Command"]["ErrorCount"] == 2
+
+
+def test_ssh_nodes_from_the_command_line(db: str, tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    key = tmp_path / "id_test"
+    key.write_text("not really a key\n", encoding="ascii")
+    code, out, _ = cli(capsys, "nodes", "add", "box", "--ssh", "admin@[::1]:2222", "--key",
+                       str(key), "--tag", "env=lab", "--accept-new-host-keys", "--db", db)
+    assert code == 0 and "ssh admin@::1:2222" in out
+    code, out, _ = cli(capsys, "nodes", "list", "--db", db)
+    assert "box" in out and "env=lab" in out
+    code, _out, err = cli(capsys, "nodes", "add", "box", "--local", "--db", db)
+    assert code == 1 and "already exists" in err
+    code, _out, err = cli(capsys, "nodes", "add", "bad", "--ssh", "admin@host:99999", "--db", db)
+    assert code == 1 and "invalid port" in err
+    code, out, _ = cli(capsys, "nodes", "list", "--output", "json", "--db", db)
+    this = json.loads(out)["InstanceInformationList"][0]
+    code, _out, err = cli(capsys, "nodes", "remove", this["InstanceId"], "--db", db)
+    assert code == 1 and "cannot be removed" in err

@@ -261,3 +261,22 @@ def test_list_filters_and_pages(engine: Engine, run: Run) -> None:
         commands.list_commands(filters=[{"key": "Nope", "value": "x"}])
     with pytest.raises(CommandError, match="has no plugin"):
         commands.get_command_invocation(first["CommandId"], first["InstanceIds"][0], "nope")
+
+
+def test_start_command_in_a_running_event_loop(engine: Engine,
+                                               local_nodes: Callable[..., list[Node]]) -> None:
+    local_nodes(3, fleet="f")
+    chunks: list[tuple[str, bytes]] = []
+
+    async def main() -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        handle = await engine.commands.start_command(
+            "AWS-RunShellScript", parameters={"commands": ["echo $AWS_SSM_INSTANCE_ID"]},
+            targets=[{"Key": "tag:fleet", "Values": ["f"]}],
+            on_output=lambda node, step, stream, chunk: chunks.append((node, chunk)))
+        command = await handle
+        return command, handle.invocations()
+
+    command, invocations = asyncio.run(main())
+    assert command["Status"] == "Success"
+    assert sorted(chunks) == sorted((i["InstanceId"], (i["InstanceId"] + "\n").encode())
+                                    for i in invocations)
