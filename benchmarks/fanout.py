@@ -1,19 +1,15 @@
-"""Benchmark: Run Command fan-out against a subprocess floor and Ansible, plus the cost over SSH.
-
-Run ``python benchmarks/fanout.py``. In one run, for each round:
-
-* ssm-local: ``true`` through AWS-RunShellScript on 200 ``--local`` nodes with MaxConcurrency
-  50, through the service (``Engine.send_command``: document, parameters, targets, rate control,
-  and every Command, CommandInvocation and plugin result persisted in a SQLite store);
-* the floor: ``ThreadPoolExecutor(50)`` running ``true`` 200 times with ``subprocess.run``;
-* ansible-core: ``ansible all -m raw -a true -f 50`` on 200 ``ansible_connection=local`` hosts
-  (inventory generated in a temporary directory; ``pip install ansible-core``, the ``bench``
-  extra).
-
-It prints each wall time (median of the rounds) and the ratios; the targets are at most 2x the
-floor and at least 10x faster than Ansible. Then it starts one OpenSSH ``sshd`` the way the test
-fixture does (``tests/executors/conftest.py``) and sends ``true`` to 100 SSH nodes that all
-point at it (one shared connection) with MaxConcurrency 20, printing the cost per invocation.
+"""Benchmark: Run Command fan-out against a subprocess floor and Ansible, plus the cost over SSH. Run
+``python benchmarks/fanout.py``. In interleaved rounds it times ssm-local running ``true`` through
+AWS-RunShellScript on 200 ``--local`` nodes with MaxConcurrency 50 through the service
+(``Engine.send_command``: document, parameters, targets, rate control, and every Command,
+CommandInvocation and plugin result persisted in a SQLite store); the floor,
+``ThreadPoolExecutor(50)`` running ``true`` 200 times with ``subprocess.run``; and ansible-core's
+``ansible all -m raw -a true -f 50`` on 200 ``ansible_connection=local`` hosts (inventory generated
+in a temporary directory; ``pip install ansible-core``, the ``bench`` extra). It prints each median
+wall time and the ratios (targets: at most 2x the floor, at least 10x faster than Ansible). Then it
+starts one OpenSSH ``sshd`` the way the test fixture does (``tests/executors/conftest.py``) and
+sends ``true`` to 100 SSH nodes that all point at it (one shared connection) with MaxConcurrency 20,
+printing the cost per invocation.
 """
 
 from __future__ import annotations
