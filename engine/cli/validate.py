@@ -15,6 +15,7 @@ from typing import Any
 
 import documents
 from documents.graph import to_dot, to_mermaid, to_text
+from documents.loader import format_path
 from engine.cli import EXIT_FAILED, EXIT_OK
 from engine.cli.common import expand_paths, read_document_arg
 
@@ -37,6 +38,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         help="output format (default: text)")
     parser.add_argument("--quiet", "-q", action="store_true",
                         help="text format: print only errors and the summary")
+    parser.add_argument("--strict", action="store_true",
+                        help="also report, as errors, steps whose plugin or action ssm-local "
+                             "cannot run (code NotRunnableLocally)")
     parser.set_defaults(func=run_validate)
 
     graph = sub.add_parser(
@@ -58,6 +62,9 @@ def run_validate(args: argparse.Namespace) -> int:
     for source, content in expand_paths(args.paths):
         count += 1
         document, diagnostics = documents.check(content, source=source)
+        if args.strict and document is not None:
+            diagnostics = sorted([*diagnostics, *not_runnable(document)],
+                                 key=lambda d: (d.line or 0, d.column or 0, d.code))
         valid = not any(d.is_error for d in diagnostics)
         invalid += 0 if valid else 1
         kind = document.kind if document else None
@@ -86,6 +93,31 @@ def run_validate(args: argparse.Namespace) -> int:
         word = "document" if count == 1 else "documents"
         print(f"{count} {word} checked, {count - invalid} valid, {invalid} with errors")
     return EXIT_FAILED if invalid else EXIT_OK
+
+
+def not_runnable(document: documents.Document) -> list[documents.Diagnostic]:
+    """``--strict``: an error for every step ssm-local has no plugin or action handler for."""
+    from engine.actions import command_plugin
+    from engine.automation.actions import automation_action
+    from engine.automation.interpreter import INSTANT_ACTIONS, WAITING_ACTIONS
+
+    found = []
+    for step in document.all_steps():
+        if document.kind == "Command":
+            runnable = command_plugin(step.action) is not None
+        elif document.kind == "Automation":
+            runnable = (step.action in INSTANT_ACTIONS or step.action in WAITING_ACTIONS
+                        or automation_action(step.action) is not None)
+        else:
+            continue
+        if not runnable:
+            what = "plugin" if document.kind == "Command" else "action"
+            line, column = document.locator.locate((*step.path, "action"))
+            found.append(documents.Diagnostic(
+                "NotRunnableLocally", documents.Severity.ERROR,
+                f"step '{step.name}': {what} {step.action} is not supported by ssm-local",
+                document.source, line, column, format_path((*step.path, "action"))))
+    return found
 
 
 def run_graph(args: argparse.Namespace) -> int:

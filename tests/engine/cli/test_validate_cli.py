@@ -133,3 +133,20 @@ def test_console_script_runs() -> None:
                             text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
     assert "1 valid" in result.stdout
+
+
+def test_strict_reports_what_ssm_local_cannot_run(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    path = _write(tmp_path, "hook.yaml", """\
+schemaVersion: "0.3"
+mainSteps:
+  - name: notify
+    action: aws:invokeWebhook
+    inputs: {IntegrationName: chat, Body: "{}"}
+""")
+    assert main(["validate", str(path)]) == 0
+    capsys.readouterr()
+    assert main(["validate", "--strict", str(path)]) == 1
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first == (f"{path}:4:13: error NotRunnableLocally step 'notify': action "
+                     "aws:invokeWebhook is not supported by ssm-local")
