@@ -343,6 +343,20 @@ def _terminate_approved(aws: Aws) -> Run:
                APPROVE)
 
 
+@case("RestartEC2InstanceWithApproval", f"{AWSLABS}/Documents__aws-RestartEC2Instance.json")
+def _restart_approved(aws: Aws) -> Run:
+    instance = aws.instance()
+    topic, user = aws.approval_topic()
+
+    def check(execution: dict[str, Any]) -> None:
+        _approved(execution)
+        assert ran(execution) == ["approve", "stopInstances", "startInstances"]
+        assert aws.state(instance) == "running"
+
+    return Run({"InstanceId": [instance], "Approvers": [user], "SNSTopicArn": topic}, check,
+               APPROVE)
+
+
 @case("DeleteCloudFormationWithApproval",
       f"{AWSLABS}/aws-DeleteCloudFormationWithApproval.json")
 def _delete_stack_approved(aws: Aws) -> Run:
