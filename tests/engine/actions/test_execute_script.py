@@ -1,0 +1,92 @@
+"""aws:executeScript: a real Python subprocess per attempt, with AWS's Payload rules."""
+
+from __future__ import annotations
+
+import asyncio
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.actions.execute_script import handler
+from engine.automation.actions import ActionContext, ActionResult, SystemClock
+
+
+def _run(inputs: dict[str, Any], *, attachments: Path | None = None, timeout: float = 30,
+         logs: list[str] | None = None) -> ActionResult:
+    context = ActionContext(
+        execution_id="exec-1", step_name="script", action="aws:executeScript", inputs=inputs,
+        clients=lambda name: None, clock=SystemClock(), timeout_seconds=timeout,
+        log=(logs.append if logs is not None else lambda _: None),
+        attachments_dir=str(attachments) if attachments else None)
+    return asyncio.run(handler(context))
+
+
+SCRIPT = "def handler(events, context):\n    print('working on', events['n'])\n    return {'double': events['n'] * 2, 'id': context['automation:EXECUTION_ID']}\n"
+
+
+def test_inline_script_returns_payload_and_logs_output() -> None:
+    logs: list[str] = []
+    result = _run({"Runtime": "python3.8", "Handler": "handler", "Script": SCRIPT,
+                   "InputPayload": {"n": 21}}, logs=logs)
+    assert result.status == "Success"
+    assert result.outputs == {"Payload": {"double": 42, "id": "exec-1"}}
+    assert result.response == {"Payload": {"double": 42, "id": "exec-1"}}
+    assert logs == ["working on 21\n"]
+
+
+def test_exception_fails_with_type_message_and_traceback() -> None:
+    result = _run({"Runtime": "python3.11", "Handler": "handler",
+                   "Script": "def handler(events, context):\n    raise ValueError('bad input')\n"})
+    assert result.status == "Failed"
+    assert result.failure_message is not None
+    assert result.failure_message.startswith("ValueError: bad input\nTraceback")
+
+
+def test_long_list_is_cut_to_100_items_and_big_payload_fails() -> None:
+    result = _run({"Runtime": "python3.11", "Handler": "h",
+                   "Script": "def h(e, c):\n    return list(range(250))\n"})
+    assert result.outputs["Payload"] == list(range(100))
+    result = _run({"Runtime": "python3.11", "Handler": "h",
+                   "Script": "def h(e, c):\n    return 'x' * 200000\n"})
+    assert result.status == "Failed" and "100 KB" in (result.failure_message or "")
+
+
+def test_attachment_module_and_zip(tmp_path: Path) -> None:
+    (tmp_path / "tool.py").write_text("def run(events, context):\n    return 'py:' + events['a']\n")
+    with zipfile.ZipFile(tmp_path / "bundle.zip", "w") as bundle:
+        bundle.writestr("pkgmod.py", "def go(events, context):\n    return 'zip:' + events['a']\n")
+    result = _run({"Runtime": "python3.11", "Handler": "tool.run", "Attachment": "tool.py",
+                   "InputPayload": {"a": "1"}}, attachments=tmp_path)
+    assert result.outputs == {"Payload": "py:1"}
+    result = _run({"Runtime": "python3.11", "Handler": "pkgmod.go", "Attachment": "bundle.zip",
+                   "InputPayload": {"a": "2"}}, attachments=tmp_path)
+    assert result.outputs == {"Payload": "zip:2"}
+
+
+@pytest.mark.parametrize(("inputs", "message"), [
+    ({"Runtime": "python3.11", "Handler": "h", "Attachment": "x.py"},
+     "the step uses an Attachment but no attachments directory was given"),
+    ({"Runtime": "nodejs18.x", "Handler": "h", "Script": "x"},
+     "Runtime 'nodejs18.x' is not supported"),
+    ({"Runtime": "PowerShell 7.4", "Script": "Write-Output 1"},
+     "PowerShell runtimes are not supported by ssm-local's aws:executeScript yet"),
+    ({"Runtime": "python3.11", "Handler": "h"}, "aws:executeScript needs Script or Attachment"),
+])
+def test_bad_inputs_fail_clearly(inputs: dict[str, Any], message: str) -> None:
+    result = _run(inputs)
+    assert result.status == "Failed"
+    assert (result.failure_message or "").startswith(message)
+
+
+def test_timeout_kills_the_script_and_its_children() -> None:
+    marker = "sleep 1000.4242"
+    script = ("import subprocess\ndef h(e, c):\n    subprocess.Popen(['sh', '-c', '" + marker +
+              "'])\n    import time\n    time.sleep(1000)\n")
+    result = _run({"Runtime": "python3.11", "Handler": "h", "Script": script}, timeout=1)
+    assert result.status == "TimedOut"
+    import subprocess
+
+    left = subprocess.run(["pgrep", "-f", marker], capture_output=True, text=True, check=False)
+    assert left.stdout.strip() == ""
