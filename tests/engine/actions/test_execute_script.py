@@ -23,7 +23,11 @@ def _run(inputs: dict[str, Any], *, attachments: Path | None = None, timeout: fl
     return asyncio.run(handler(context))
 
 
-SCRIPT = "def handler(events, context):\n    print('working on', events['n'])\n    return {'double': events['n'] * 2, 'id': context['automation:EXECUTION_ID']}\n"
+SCRIPT = (
+    "def handler(events, context):\n"
+    "    print('working on', events['n'])\n"
+    "    return {'double': events['n'] * 2, 'id': context['automation:EXECUTION_ID']}\n"
+)
 
 
 def test_inline_script_returns_payload_and_logs_output() -> None:
