@@ -44,7 +44,11 @@ MAX_PAYLOAD_BYTES = 100 * 1024
 class EventLog(Protocol):
     """Where the runner writes its history and reads signals (the store, or memory in tests)."""
 
-    def append(self, state: ExecutionState, event: dict[str, Any]) -> None: ...
+    def append(self, state: ExecutionState, events: list[tuple[int, dict[str, Any]]]
+               ) -> None:
+        """Write ``(seq, event)`` pairs in one transaction; ``state`` is the state before the
+        last of them is applied."""
+        ...
 
     def take_signals(self, execution_id: str, accept: frozenset[str]
                      ) -> list[tuple[str, dict[str, Any]]]:
@@ -76,8 +80,10 @@ class MemoryLog:
         self.events: list[dict[str, Any]] = []
         self.signals: list[tuple[str, dict[str, Any]]] = []
 
-    def append(self, state: ExecutionState, event: dict[str, Any]) -> None:
-        self.events.append(json.loads(json.dumps(event, default=str)))
+    def append(self, state: ExecutionState, events: list[tuple[int, dict[str, Any]]]
+               ) -> None:
+        for _, event in events:
+            self.events.append(json.loads(json.dumps(event, default=str)))
 
     def take_signals(self, execution_id: str, accept: frozenset[str]
                      ) -> list[tuple[str, dict[str, Any]]]:
@@ -117,6 +123,7 @@ class AutomationRunner:
         self._cancel = asyncio.Event()
         self.on_event: Callable[[ExecutionState, dict[str, Any]], None] | None = None
         self._ended_at: Any = None
+        self._pending: list[tuple[int, dict[str, Any]]] = []
 
     def notify(self) -> None:
         """A signal was stored for this execution: look at it now rather than at the next poll."""
@@ -125,11 +132,20 @@ class AutomationRunner:
             notify()
         self._signal.set()
 
-    def commit(self, event: dict[str, Any]) -> None:
-        self.log.append(self.state, event)
+    def commit(self, event: dict[str, Any], *, defer: bool = False) -> None:
+        """Persist ``event``, then apply it. ``defer`` holds it back to be written in the same
+        transaction as the next event (a step that finishes at once is one write)."""
+        self._pending.append((self.state.seq + 1, event))
+        if not defer:
+            self.flush()
         apply(self.document, self.state, event)
         if self.on_event is not None:
             self.on_event(self.state, event)
+
+    def flush(self) -> None:
+        if self._pending:
+            pending, self._pending = self._pending, []
+            self.log.append(self.state, pending)
 
     def _drain_signals(self) -> bool:
         found = False
@@ -157,7 +173,7 @@ class AutomationRunner:
                 await self._wait(action)
 
     async def _execute(self, action: Execute) -> None:
-        self.commit(action.started)
+        self.commit(action.started, defer=True)
         self._cancel.clear()
         step = action.step
         seid = action.started["id"]
@@ -198,6 +214,13 @@ class AutomationRunner:
             aws_endpoint_url=self.options.aws_endpoint_url, services=self.options.services,
         )
         task: asyncio.Task[ActionResult] = asyncio.ensure_future(handler(context))
+        await asyncio.sleep(0)  # a handler with nothing to wait for is done after one slice
+        if task.done():
+            try:
+                return task.result()
+            except Exception as exc:  # a handler bug is the step's failure, not the runner's
+                return ActionResult.failed(f"{type(exc).__name__}: {exc}")
+        self.flush()  # the step takes a while: let everyone see it started
         waiters: list[asyncio.Future[Any]] = [task]
         timer = (asyncio.ensure_future(self.clock.sleep(action.timeout_seconds))
                  if action.timeout_seconds else None)

@@ -128,26 +128,29 @@ class StoreLog:
         self._raw = None
         self._cursor = None
 
-    def append(self, state: ExecutionState, event: dict[str, Any]) -> None:
-        payload = json.dumps(event, default=str, separators=(",", ":"))
-        kind = event["type"]
+    def append(self, state: ExecutionState, events: list[tuple[int, dict[str, Any]]]
+               ) -> None:
+        last_seq, last = events[-1]
         update: dict[str, Any] | None = None
-        if kind == "Finished":
-            update = {"status": event["status"], "end_time": _epoch(event["at"]),
-                      "failure_message": event.get("message") or state.failure_message,
+        if last["type"] == "Finished":
+            update = {"status": last["status"], "end_time": _epoch(last["at"]),
+                      "failure_message": last.get("message") or state.failure_message,
                       "outputs": json.dumps(_document_outputs(self.document, state,
-                                                              event["status"]), default=str),
-                      "event_count": state.seq + 1}
+                                                              last["status"]), default=str),
+                      "event_count": last_seq}
         else:
-            status = _status_after(state, event)
+            status = _status_after(state, last)
             if status != self._status_written:
                 update = {"status": status}
+        now = time.time()
         with self._transaction() as cursor:
-            cursor.execute(
-                "INSERT INTO automation_events (execution_id, seq, type, payload, at) "
-                "VALUES (:execution_id, :seq, :type, :payload, :at)",
-                {"execution_id": state.execution_id, "seq": state.seq + 1, "type": kind,
-                 "payload": payload, "at": time.time()})
+            for seq, event in events:
+                cursor.execute(
+                    "INSERT INTO automation_events (execution_id, seq, type, payload, at) "
+                    "VALUES (:execution_id, :seq, :type, :payload, :at)",
+                    {"execution_id": state.execution_id, "seq": seq, "type": event["type"],
+                     "payload": json.dumps(event, default=str, separators=(",", ":")),
+                     "at": now})
             if update is not None:
                 assignments = ", ".join(f"{column} = :{column}" for column in update)
                 cursor.execute(f"UPDATE automation_executions SET {assignments} "
