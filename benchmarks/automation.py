@@ -4,10 +4,11 @@ Run ``python benchmarks/automation.py``. ssm-local runs two runbooks of 1,000 tr
 through the Automation service on a SQLite store in WAL mode: ``aws:sleep`` with ``PT0S`` (a
 step that is due at once is one persisted event) and a no-op action registered in process (each
 step goes through the runner's handler path: a StepStarted and a StepFinished event; a handler
-that finishes without waiting has both written in one transaction). The floor, in the same run, is 1,000 single-row insert-and-commit
-transactions with Python's ``sqlite3`` on a WAL database with the store's settings
-(``synchronous=NORMAL``). It prints steps per second (median of the rounds) and our rate as a
-share of the floor's transactions per second. Targets: >= 1,000 steps/s and >= 25% of the floor.
+that finishes without waiting has both written in one transaction). The floor, in the same run,
+is 1,000 single-row insert-and-commit transactions with Python's ``sqlite3`` on a WAL database
+with the store's settings (``synchronous=NORMAL``). It prints steps per second (median of the
+rounds) and our rate as a share of the floor's transactions per second. Targets: >= 1,000
+steps/s and >= 25% of the floor.
 """
 
 from __future__ import annotations
