@@ -208,51 +208,35 @@ def _check_default_template(checker: _Checker, name: str, path: Path, text: str)
     """Automation defaults are substituted like step inputs (AWS-UpdateLinuxAmi's TargetAmiName
     default reads ``{{SourceAmiId}}`` and ``{{global:DATE_TIME}}``), so their references are
     checked the same way; Command defaults resolve only ``{{ssm:...}}``."""
-    document = checker.document
-    if document.kind == "Automation":
-        try:
-            template = parse_template(text)
-        except TemplateSyntaxError as exc:
-            checker.report_in_string("TemplateSyntaxError", exc.message, path, text,
-                                     (exc.column or 1) - 1)
-            return
-        for placeholder in template.placeholders:
-            ref = placeholder.ref
-            if isinstance(ref, SsmParameterRef):
-                if ref.secure:
-                    checker.report_in_string(
-                        "SecureStringNotAllowed",
-                        f"parameter '{name}': a default cannot read a SecureString "
-                        f"({placeholder.raw})", path, text, placeholder.start)
-                continue
-            if isinstance(ref, StepOutputRef):
-                checker.report_in_string(
-                    "UnsupportedDefaultReference",
-                    f"parameter '{name}': a default cannot read a step output "
-                    f"({placeholder.raw}); no step has run when parameters are resolved",
-                    path, text, placeholder.start)
-                continue
-        _check_references(checker, None, path, text, None, where=f"parameter '{name}' default")
-        return
     try:
         template = parse_template(text)
     except TemplateSyntaxError as exc:
         checker.report_in_string("TemplateSyntaxError", exc.message, path, text,
                                  (exc.column or 1) - 1)
         return
+    automation = checker.document.kind == "Automation"
     for placeholder in template.placeholders:
         ref = placeholder.ref
-        if isinstance(ref, SsmParameterRef) and ref.secure:
+        if isinstance(ref, SsmParameterRef):
+            if ref.secure:
+                checker.report_in_string(
+                    "SecureStringNotAllowed",
+                    f"parameter '{name}': a default cannot read a SecureString "
+                    f"({placeholder.raw})", path, text, placeholder.start)
+        elif automation and isinstance(ref, StepOutputRef):
             checker.report_in_string(
-                "SecureStringNotAllowed",
-                f"parameter '{name}': a default cannot read a SecureString ({placeholder.raw})",
+                "UnsupportedDefaultReference",
+                f"parameter '{name}': a default cannot read a step output "
+                f"({placeholder.raw}); no step has run when parameters are resolved",
                 path, text, placeholder.start)
-        elif not isinstance(ref, SsmParameterRef):
+        elif not automation:
             checker.report_in_string(
                 "UnsupportedDefaultReference",
                 f"parameter '{name}': a Command document default cannot refer to "
                 f"{placeholder.raw}; only {{{{ssm:...}}}} Parameter Store references are "
                 "resolved in defaults", path, text, placeholder.start, severity=Severity.WARNING)
+    if automation:
+        _check_references(checker, None, path, text, None, where=f"parameter '{name}' default")
 
 
 # -- steps and references ---------------------------------------------------------------------

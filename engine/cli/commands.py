@@ -16,7 +16,8 @@ from datetime import datetime
 from typing import Any
 
 from engine.cli import EXIT_OK
-from engine.cli.nodes import add_db_option, add_output_option, open_engine, print_json
+from engine.cli.common import open_engine, print_json
+from engine.cli.nodes import add_db_option, add_output_option
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

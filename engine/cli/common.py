@@ -1,15 +1,43 @@
-"""Helpers the CLI modules share: reading a document given as a path or a bundled name."""
+"""Helpers the CLI modules share: opening the store, printing JSON, reading documents."""
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
+import sys
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from documents import library
 from engine.cli import UsageError
 
+if TYPE_CHECKING:  # the store is imported only when a command runs
+    from engine.facade import Engine
+
 DOCUMENT_SUFFIXES = (".json", ".yaml", ".yml")
+
+
+def open_engine(args: argparse.Namespace) -> Engine:
+    """The engine on ``--db`` (or the default store), without the read cache: a CLI call is
+    one request."""
+    from engine.facade import Engine
+
+    return Engine(args.db, cache_ttl=0)
+
+
+def print_json(data: Any) -> None:
+    """``data`` as indented JSON on standard output; datetimes in ISO 8601."""
+
+    def default(value: object) -> str:
+        if isinstance(value, datetime):
+            return value.isoformat()
+        raise TypeError(type(value).__name__)
+
+    json.dump(data, sys.stdout, indent=2, default=default, ensure_ascii=False)
+    sys.stdout.write("\n")
 
 
 def read_document_arg(arg: str) -> tuple[str, bytes]:

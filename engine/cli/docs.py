@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from engine.cli import EXIT_OK, UsageError
-from engine.cli.param import add_store_options, open_engine, parse_tags, print_json
+from engine.cli.common import open_engine, print_json
+from engine.cli.param import add_store_options, parse_tags
 
 TYPES = ("Command", "Automation", "Policy", "Session", "Package", "ChangeCalendar",
          "Automation.ChangeTemplate", "ApplicationConfiguration",

@@ -18,7 +18,8 @@ from datetime import datetime
 from typing import Any
 
 from engine.cli import EXIT_FAILED, EXIT_OK, UsageError
-from engine.cli.nodes import add_db_option, open_engine, print_json
+from engine.cli.common import open_engine, print_json
+from engine.cli.nodes import add_db_option
 
 SIGNALS = ("Approve", "Reject", "Resume", "StartStep", "StopStep")
 

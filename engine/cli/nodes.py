@@ -9,15 +9,13 @@ tag NAME|ID K=V...`` adds tags. ``--db URL`` (or ``SSM_LOCAL_DB``) picks the sto
 from __future__ import annotations
 
 import argparse
-import json
-import sys
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from engine.cli import EXIT_OK, UsageError
+from engine.cli.common import open_engine, print_json
 
 if TYPE_CHECKING:
-    from engine.facade import Engine
+    pass
 
 
 def add_db_option(parser: argparse.ArgumentParser) -> None:
@@ -29,22 +27,6 @@ def add_db_option(parser: argparse.ArgumentParser) -> None:
 def add_output_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", choices=("text", "json"), default="text",
                         help="text (default) or JSON in the shape of AWS's API")
-
-
-def open_engine(args: argparse.Namespace) -> Engine:
-    from engine.facade import Engine
-
-    return Engine(args.db, cache_ttl=0)
-
-
-def print_json(data: Any) -> None:
-    def default(value: object) -> str:
-        if isinstance(value, datetime):
-            return value.isoformat()
-        raise TypeError(type(value).__name__)
-
-    json.dump(data, sys.stdout, indent=2, default=default, ensure_ascii=False)
-    sys.stdout.write("\n")
 
 
 def parse_tag_args(items: list[str] | None) -> dict[str, str]:

@@ -11,16 +11,15 @@ read from standard input, so that secrets stay out of shell history.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable, Sequence
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from engine.cli import EXIT_FAILED, EXIT_OK, UsageError
+from engine.cli.common import open_engine, print_json
 
 if TYPE_CHECKING:  # the store is imported only when a command runs
-    from engine.facade import Engine
+    pass
 
 
 def add_store_options(parser: argparse.ArgumentParser) -> None:
@@ -30,22 +29,6 @@ def add_store_options(parser: argparse.ArgumentParser) -> None:
                              "$SSM_LOCAL_DB, else $SSM_LOCAL_HOME/store.db")
     parser.add_argument("--json", action="store_true",
                         help="print the response as JSON in the shape AWS's API returns")
-
-
-def open_engine(args: argparse.Namespace) -> Engine:
-    from engine.facade import Engine
-
-    return Engine(args.db, cache_ttl=0)
-
-
-def print_json(data: Any) -> None:
-    def default(value: object) -> str:
-        if isinstance(value, datetime):
-            return value.isoformat()
-        raise TypeError(type(value).__name__)
-
-    json.dump(data, sys.stdout, indent=2, default=default, ensure_ascii=False)
-    sys.stdout.write("\n")
 
 
 def parse_filters(items: list[str] | None) -> list[dict[str, Any]]:

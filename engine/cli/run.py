@@ -23,7 +23,8 @@ from typing import Any
 
 from engine.cli import EXIT_FAILED, EXIT_OK, UsageError
 from engine.cli.commands import command_text
-from engine.cli.nodes import add_db_option, open_engine, print_json
+from engine.cli.common import open_engine, print_json
+from engine.cli.nodes import add_db_option
 
 PROGRESS_INTERVAL = 0.1
 
