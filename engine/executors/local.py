@@ -1,12 +1,18 @@
-"""The ``local`` executor: runs an invocation on this machine as an asyncio subprocess.
+"""The ``local`` executor: runs an invocation on this machine, watched from the event loop.
 
 Like the SSM Agent's ``aws:runShellScript``, a script is written to ``_script.sh`` in a fresh
 private directory and run as ``sh <file>`` there, with stdin from ``/dev/null``. The process
 starts in a new session (``start_new_session=True``), so it leads its own process group; on a
 timeout or a cancellation the whole group gets SIGKILL, which takes background children such as
 ``sleep 1000 &`` with it. Processes that leave the group on purpose (``setsid``, daemons) are out
-of reach, as they are for the agent. stdout and stderr are read concurrently in chunks, so a
-process writing megabytes to both never blocks on a full pipe.
+of reach, as they are for the agent.
+
+The process is started with ``subprocess.Popen`` and then watched by the event loop itself:
+both pipes are read as they become readable (so a process writing megabytes to both never
+blocks on a full pipe, and ``on_output`` gets the chunks in order), and the exit is noticed
+through a pidfd (Linux 5.3 and later; elsewhere a thread waits for it). The process is reaped
+only after its output has ended, so a kill always reaches its group. docs/decisions.md explains
+why this, and not asyncio's subprocess transports or a thread per invocation.
 """
 
 from __future__ import annotations
@@ -16,7 +22,9 @@ import contextlib
 import os
 import shutil
 import signal
+import subprocess
 import tempfile
+import threading
 from collections.abc import Mapping
 from datetime import datetime
 
@@ -57,9 +65,12 @@ class LocalExecutor:
         temp_dir: str | None = None,
         kill_grace_seconds: float = 2.0,
     ) -> None:
-        self._environment = dict(os.environ if environment is None else environment)
+        base = os.environ if environment is None else environment
+        # Encoded once: subprocess passes bytes through instead of encoding every variable again.
+        self._environment = {os.fsencode(k): os.fsencode(v) for k, v in base.items()}
         self._temp_dir = temp_dir if temp_dir is not None else _default_temp_dir()
         self._kill_grace_seconds = kill_grace_seconds
+        self._executables = _Executables()
 
     async def __aenter__(self) -> LocalExecutor:
         return self
@@ -98,26 +109,21 @@ class LocalExecutor:
                 f" {exc.strerror or exc}",
                 started_at=started_at,
             )
+        script_path = None
         try:
             if request.script is not None:
-                path = os.path.join(script_dir, request.script_filename)
-                with open(path, "w", encoding="utf-8", newline="") as handle:
-                    handle.write(request.script)
-                argv = [*request.interpreter, path]
+                script_path = os.path.join(script_dir, request.script_filename)
+                _write_new_file(script_path, request.script.encode("utf-8"))
+                argv = [*request.interpreter, script_path]
             else:
                 assert request.argv is not None
                 argv = list(request.argv)
-            env = {**self._environment, **request.environment}
+            env = self._environment
+            if request.environment:
+                env = {**env, **{os.fsencode(k): os.fsencode(v)
+                                 for k, v in request.environment.items()}}
             try:
-                proc = await asyncio.create_subprocess_exec(
-                    *argv,
-                    stdin=asyncio.subprocess.DEVNULL,
-                    stdout=asyncio.subprocess.PIPE,
-                    stderr=asyncio.subprocess.PIPE,
-                    cwd=script_dir if cwd is None else cwd,
-                    env=env,
-                    start_new_session=True,
-                )
+                proc = self._start(argv, env, script_dir if cwd is None else cwd)
             except FileNotFoundError:
                 return ProcessResult.failure(
                     ProcessOutcome.ERROR, f"{argv[0]!r} was not found on the node", started_at=started_at
@@ -130,44 +136,45 @@ class LocalExecutor:
                 )
             return await self._supervise(proc, request, on_output, cancel, started_at)
         finally:
-            shutil.rmtree(script_dir, ignore_errors=True)
+            _remove_directory(script_dir, script_path)
+
+    def _start(self, argv: list[str], env: Mapping[bytes, bytes], cwd: str) -> subprocess.Popen[bytes]:
+        executable = self._executables.find(argv[0], env)
+        try:
+            return _popen(argv, executable, env, cwd)
+        except OSError:
+            if executable is None:
+                raise
+        # Moved or removed since it was found: search the PATH as if it never had been.
+        self._executables.forget(argv[0], env)
+        return _popen(argv, None, env, cwd)
 
     async def _supervise(
         self,
-        proc: asyncio.subprocess.Process,
+        proc: subprocess.Popen[bytes],
         request: InvocationRequest,
         on_output: OutputCallback | None,
         cancel: asyncio.Event | None,
         started_at: datetime,
     ) -> ProcessResult:
-        stdout, stderr = bytearray(), bytearray()
-        assert proc.stdout is not None and proc.stderr is not None
-        tasks = [
-            asyncio.ensure_future(proc.wait()),
-            asyncio.ensure_future(_pump(proc.stdout, "stdout", stdout, on_output)),
-            asyncio.ensure_future(_pump(proc.stderr, "stderr", stderr, on_output)),
-        ]
-        completion = asyncio.gather(*tasks)
+        watch = _Watch(asyncio.get_running_loop(), proc, on_output)
         ended: ProcessOutcome | None = None
         try:
-            ended = await wait_for_end(completion, request.timeout_seconds, cancel)
-            if ended is None:
-                completion.result()  # re-raises an exception from an on_output callback
+            ended = await wait_for_end(watch.settled, request.timeout_seconds, cancel)
         finally:
-            if ended is not None or proc.returncode is None or not completion.done():
-                _kill_group(proc.pid)
-            # Give the killed group a moment to exit and close its pipes, then stop waiting:
-            # a process that left the group (setsid) may hold them open for ever.
-            if not all(task.done() for task in tasks):
-                await asyncio.wait(tasks, timeout=self._kill_grace_seconds)
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            await asyncio.gather(completion, return_exceptions=True)
-            transport = getattr(proc, "_transport", None)
-            if transport is not None:
-                transport.close()
-        code = proc.returncode
+            try:
+                if not watch.finished:
+                    # A timeout, a cancellation, a failing callback or a cancelled task: kill
+                    # the group and give it a moment to close its pipes, then stop waiting: a
+                    # process that left the group (setsid) may hold them open for ever.
+                    watch.kill()
+                    await asyncio.wait({watch.ended}, timeout=self._kill_grace_seconds)
+            finally:
+                if not watch.finished:
+                    watch.close()
+                code = watch.reap()
+        if watch.callback_error is not None:
+            raise watch.callback_error
         if code is None:
             exit_code = KILLED_EXIT_CODE
         elif code < 0:
@@ -177,20 +184,199 @@ class LocalExecutor:
         return ProcessResult(
             outcome=ended or ProcessOutcome.EXITED,
             exit_code=exit_code,
-            stdout=bytes(stdout),
-            stderr=bytes(stderr),
+            stdout=bytes(watch.stdout),
+            stderr=bytes(watch.stderr),
             started_at=started_at,
             finished_at=utc_now(),
         )
 
 
-async def _pump(
-    stream: asyncio.StreamReader, name: str, sink: bytearray, on_output: OutputCallback | None
-) -> None:
-    while chunk := await stream.read(_CHUNK):
+def _popen(
+    argv: list[str], executable: str | None, env: Mapping[bytes, bytes], cwd: str
+) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        argv,
+        bufsize=0,
+        executable=executable,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=cwd,
+        env=env,
+        start_new_session=True,
+    )
+
+
+class _Watch:
+    """One running process as the event loop sees it: two pipes to drain and an exit to notice.
+
+    ``ended`` completes when the process has exited and both pipes are closed; ``settled`` also
+    completes when ``on_output`` raises. The process is not reaped before ``reap``, so its
+    process id, and the group it leads, cannot be reused while ``kill`` may still aim at them.
+    """
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        proc: subprocess.Popen[bytes],
+        on_output: OutputCallback | None,
+    ) -> None:
+        assert proc.stdout is not None and proc.stderr is not None
+        self.loop = loop
+        self.proc = proc
+        self.on_output = on_output
+        self.ended: asyncio.Future[None] = loop.create_future()
+        self.settled: asyncio.Future[None] = loop.create_future()
+        self.stdout, self.stderr = bytearray(), bytearray()
+        self.callback_error: BaseException | None = None
+        self.exited = False
+        self._open: dict[int, tuple[str, bytearray]] = {
+            proc.stdout.fileno(): ("stdout", self.stdout),
+            proc.stderr.fileno(): ("stderr", self.stderr),
+        }
+        for fd in self._open:
+            loop.add_reader(fd, self._readable, fd)
+        self._pidfd: int | None = None
+        try:
+            self._pidfd = os.pidfd_open(proc.pid)
+        except (AttributeError, OSError):  # not Linux 5.3+: a thread waits for the exit instead
+            threading.Thread(target=self._wait_in_thread, name="ssm-local-wait", daemon=True).start()
+        else:
+            loop.add_reader(self._pidfd, self._exit)
+
+    @property
+    def finished(self) -> bool:
+        return self.ended.done()
+
+    def _readable(self, fd: int) -> None:
+        name, sink = self._open[fd]
+        chunk = os.read(fd, _CHUNK)
+        if not chunk:
+            self.loop.remove_reader(fd)
+            del self._open[fd]
+            self._check()
+            return
         sink += chunk
-        if on_output is not None:
-            on_output(name, chunk)
+        if self.on_output is not None and self.callback_error is None:
+            try:
+                self.on_output(name, chunk)
+            except BaseException as exc:  # stop the run; it is re-raised after the cleanup
+                self.callback_error = exc
+                self._settle()
+
+    def _exit(self) -> None:
+        if self._pidfd is not None:
+            self.loop.remove_reader(self._pidfd)
+            os.close(self._pidfd)
+            self._pidfd = None
+        self.exited = True
+        self._check()
+
+    def _wait_in_thread(self) -> None:
+        if hasattr(os, "waitid"):  # exited, not reaped: the group stays reserved for kill()
+            with contextlib.suppress(ChildProcessError):
+                os.waitid(os.P_PID, self.proc.pid, os.WEXITED | os.WNOWAIT)
+        else:
+            self.proc.wait()
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is waiting
+            self.loop.call_soon_threadsafe(self._exit)
+
+    def _check(self) -> None:
+        if self.exited and not self._open and not self.ended.done():
+            self.ended.set_result(None)
+            self._settle()
+
+    def _settle(self) -> None:
+        if not self.settled.done():
+            self.settled.set_result(None)
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+
+    def close(self) -> None:
+        """Stop reading: something outside the group may hold the pipes open."""
+        for fd in list(self._open):
+            self.loop.remove_reader(fd)
+        self._open.clear()
+        if not self.exited:
+            # Killed, yet not gone (an uninterruptible sleep): reap it whenever it ends.
+            if self._pidfd is not None:
+                self.loop.remove_reader(self._pidfd)
+                os.close(self._pidfd)
+                self._pidfd = None
+            threading.Thread(target=self.proc.wait, name="ssm-local-reap", daemon=True).start()
+
+    def reap(self) -> int | None:
+        """Close the pipes and collect the exit status (None if the process has not ended)."""
+        assert self.proc.stdout is not None and self.proc.stderr is not None
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+        if self.exited:
+            return self.proc.wait()
+        return self.proc.returncode
+
+
+class _Executables:
+    """Where the interpreters are: looked up on the PATH once per executor, not in every child.
+
+    Given a bare name, ``subprocess`` searches the PATH in the new process, one ``execve`` per
+    directory until one works; with a long PATH (pyenv, cargo...) that search is a good part of
+    what starting ``sh`` costs. Here the name is looked up in the same order (the first
+    executable regular file), per PATH value, and the process is started with that path; argv is
+    unchanged. A PATH with a relative directory is left to the child's own search, since that
+    depends on the working directory. A path that fails to start is forgotten and the start
+    retried with the plain search, so a moved interpreter is found again; a new one placed
+    earlier on the PATH is noticed by the next executor (the service makes one per command).
+    """
+
+    def __init__(self) -> None:
+        self._found: dict[tuple[str, bytes | None], str] = {}
+
+    def find(self, name: str, env: Mapping[bytes, bytes]) -> str | None:
+        if "/" in name:
+            return None
+        key = (name, env.get(b"PATH"))
+        found = self._found.get(key)
+        if found is None:
+            path = os.defpath if key[1] is None else os.fsdecode(key[1])
+            found = _search_path(name, path)
+            if found is not None:
+                self._found[key] = found
+        return found
+
+    def forget(self, name: str, env: Mapping[bytes, bytes]) -> None:
+        self._found.pop((name, env.get(b"PATH")), None)
+
+
+def _search_path(name: str, path: str) -> str | None:
+    for directory in path.split(os.pathsep):
+        if not os.path.isabs(directory):
+            return None
+        candidate = os.path.join(directory, name)
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def _write_new_file(path: str, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    finally:
+        os.close(fd)
+
+
+def _remove_directory(directory: str, script: str | None) -> None:
+    """Remove the private directory: two calls when it holds only the script, else rmtree."""
+    try:
+        if script is not None:
+            os.unlink(script)
+        os.rmdir(directory)
+    except OSError:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def _default_temp_dir() -> str | None:
@@ -203,8 +389,3 @@ def _default_temp_dir() -> str | None:
     if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK):
         return shm
     return None
-
-
-def _kill_group(pgid: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, signal.SIGKILL)
