@@ -34,6 +34,7 @@ __all__ = [
     "ProcessOutcome",
     "ProcessResult",
     "exit_code_for_signal",
+    "exit_code_from_returncode",
     "utc_now",
     "wait_for_end",
 ]
@@ -58,6 +59,16 @@ def utc_now() -> datetime:
 def exit_code_for_signal(signum: int) -> int:
     """The shell's exit code for a process killed by ``signum``: 128 + the signal number."""
     return 128 + signum
+
+
+def exit_code_from_returncode(returncode: int | None) -> int:
+    """A process's return code as the SSM agent reports it: a negative code (killed by signal
+    N) becomes 128 + N, and no code at all (never reaped after a kill) is 137."""
+    if returncode is None:
+        return KILLED_EXIT_CODE
+    if returncode < 0:
+        return exit_code_for_signal(-returncode)
+    return returncode
 
 
 class ProcessOutcome(enum.StrEnum):

@@ -29,12 +29,11 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from .base import (
-    KILLED_EXIT_CODE,
     InvocationRequest,
     OutputCallback,
     ProcessOutcome,
     ProcessResult,
-    exit_code_for_signal,
+    exit_code_from_returncode,
     utc_now,
     wait_for_end,
 )
@@ -175,12 +174,7 @@ class LocalExecutor:
                 code = watch.reap()
         if watch.callback_error is not None:
             raise watch.callback_error
-        if code is None:
-            exit_code = KILLED_EXIT_CODE
-        elif code < 0:
-            exit_code = exit_code_for_signal(-code)
-        else:
-            exit_code = code
+        exit_code = exit_code_from_returncode(code)
         return ProcessResult(
             outcome=ended or ProcessOutcome.EXITED,
             exit_code=exit_code,

@@ -35,12 +35,11 @@ import asyncssh
 from grammar.errors import ExecutorError
 
 from .base import (
-    KILLED_EXIT_CODE,
     InvocationRequest,
     OutputCallback,
     ProcessOutcome,
     ProcessResult,
-    exit_code_for_signal,
+    exit_code_from_returncode,
     utc_now,
     wait_for_end,
 )
@@ -422,12 +421,7 @@ class SshExecutor:
                 stdout=bytes(session.stdout),
                 stderr=bytes(session.stderr),
             )
-        if returncode is None:
-            exit_code = KILLED_EXIT_CODE
-        elif returncode < 0:
-            exit_code = exit_code_for_signal(-returncode)
-        else:
-            exit_code = returncode
+        exit_code = exit_code_from_returncode(returncode)
         return ProcessResult(
             outcome=ended or ProcessOutcome.EXITED,
             exit_code=exit_code,
