@@ -353,15 +353,7 @@ class ParameterStore(PolicyEvents):
         def attempt(conn: Connection) -> LabelParameterVersionResult:
             row = self._live_row(conn, name, lock=True)
             version = row.version if parameter_version is None else parameter_version
-            if not conn.execute(
-                sa.select(V.c.version).where(V.c.name == name, V.c.version == version)
-            ).first():
-                raise _version_not_found(name, version)
-            current = set(
-                conn.execute(
-                    sa.select(L.c.label).where(L.c.name == name, L.c.version == version)
-                ).scalars()
-            )
+            current = _version_labels(conn, name, version)
             adding = [lab for lab in valid if lab not in current]
             if len(current) + len(adding) > rules.MAX_LABELS_PER_VERSION:
                 raise fail(
@@ -390,15 +382,7 @@ class ParameterStore(PolicyEvents):
 
         def attempt(conn: Connection) -> UnlabelParameterVersionResult:
             self._live_row(conn, name, lock=True)
-            if not conn.execute(
-                sa.select(V.c.version).where(V.c.name == name, V.c.version == parameter_version)
-            ).first():
-                raise _version_not_found(name, parameter_version)
-            present = set(
-                conn.execute(
-                    sa.select(L.c.label).where(L.c.name == name, L.c.version == parameter_version)
-                ).scalars()
-            )
+            present = _version_labels(conn, name, parameter_version)
             removed = tuple(lab for lab in dict.fromkeys(labels) if lab in present)
             invalid = tuple(lab for lab in dict.fromkeys(labels) if lab not in present)
             if removed:
@@ -770,6 +754,17 @@ def _inline(name: str, version: int, text: str | None, fired: set[str]) -> tuple
             policy_status="Finished" if f"{name}|{version}|{p.type}" in fired else "Pending",
         )
         for p in policies_of(text)
+    )
+
+
+def _version_labels(conn: Connection, name: str, version: int) -> set[str]:
+    """The labels on ``name``'s ``version``; ParameterVersionNotFound when it is not kept."""
+    if not conn.execute(
+        sa.select(V.c.version).where(V.c.name == name, V.c.version == version)
+    ).first():
+        raise _version_not_found(name, version)
+    return set(
+        conn.execute(sa.select(L.c.label).where(L.c.name == name, L.c.version == version)).scalars()
     )
 
 
