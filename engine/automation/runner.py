@@ -293,6 +293,8 @@ class AutomationRunner:
 
 def _small(response: Any) -> Any:
     """The response kept in the history: JSON-safe and at most 100 KB."""
+    if response is None or isinstance(response, bool | int | float):
+        return response
     try:
         text = json.dumps(response, default=str)
     except (TypeError, ValueError):
