@@ -24,6 +24,7 @@ from typing import Any
 
 from documents.graph import step_target
 from documents.model import Document, Step
+from documents.validate import MAX_LOOP_ITERATIONS
 from engine.automation.state import (
     CANCELLED,
     CANCELLING,
@@ -44,7 +45,6 @@ from grammar.template import NamespacedRef, ParameterRef, Reference, StepOutputR
 
 DEFAULT_APPROVE_TIMEOUT = 7 * 24 * 3600
 MAX_SLEEP_SECONDS = 604_799
-MAX_LOOP_ITERATIONS = 100
 DEFAULT_TIMEOUTS = {"aws:approve": DEFAULT_APPROVE_TIMEOUT,
                     "aws:waitForAwsResourceProperty": 3600, "aws:changeInstanceState": 3600,
                     "aws:executeScript": 600, "aws:invokeLambdaFunction": 300}
@@ -416,17 +416,14 @@ def _update_variable(document: Document, step: Step, now: datetime,
                         message=f"Name {name!r} is not a declared variable ('variable:<name>')")
     value = inputs.get("Value")
     try:
-        typed = _typed(variable.name, variable.type, value) if variable.type not in (
-            "String",) else (value if isinstance(value, str) else _raise())
+        if variable.type == "String" and not isinstance(value, str):
+            raise ValueError
+        typed = _typed(variable.name, variable.type, value)
     except (ValueError, TypeError):
         return _instant(step, FAILED, now=now, inputs=inputs, failure_type="Verification",
                         message=f"Value {json.dumps(value, default=str)[:80]} is not a "
                                 f"{variable.type}; aws:updateVariable does not convert types")
     return _instant(step, SUCCESS, now=now, inputs=inputs, variables={variable.name: typed})
-
-
-def _raise() -> Any:
-    raise ValueError
 
 
 def _loop_action(step: Step, state: ExecutionState, now: datetime,

@@ -97,9 +97,6 @@ class StepContext:
     depth: int
 
 
-PluginHandler = Callable[[StepContext], "asyncio.Future[PluginResult] | Any"]
-
-
 def parameter_lookup(parameters: Mapping[str, Any]) -> Callable[[Reference], Any]:
     def lookup(ref: Reference) -> Any:
         if isinstance(ref, ParameterRef):
