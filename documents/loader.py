@@ -212,8 +212,8 @@ class Locator:
     def locate_in_string(self, path: Path, value: str, offset: int) -> tuple[int | None, int | None]:
         """The spot ``offset`` characters into the string ``value`` found at ``path``.
 
-        Exact for JSON strings without escapes before the spot, for YAML quoted and plain scalars
-        on one line and for YAML block scalars; otherwise the start of the value.
+        Exact for JSON strings (escapes included), YAML quoted scalars on one line, plain scalars
+        and literal block scalars; otherwise the start of the value.
         """
         pos = self.exact(path)
         if pos is None:
@@ -232,16 +232,47 @@ class Locator:
             k = before.count("\n")
             c = offset - (before.rfind("\n") + 1)
             return pos.line + 1 + k, indent + 1 + c
-        if "\n" in before:
-            return pos.line, pos.column
         if self._format == "JSON" or pos.scalar_style in ('"', "'"):
             lines = self._text.splitlines()
             if 0 < pos.line <= len(lines):
-                raw = lines[pos.line - 1][pos.column :]
-                if "\\" not in raw[: offset + 1]:
-                    return pos.line, pos.column + 1 + offset
+                raw = lines[pos.line - 1][pos.column :]  # just after the opening quote
+                width = _raw_width(raw, offset, single=pos.scalar_style == "'")
+                if width is not None:
+                    return pos.line, pos.column + 1 + width
+            return pos.line, pos.column
+        if "\n" in before:
             return pos.line, pos.column
         return pos.line, pos.column + offset
+
+
+def _raw_width(raw: str, decoded: int, *, single: bool) -> int | None:
+    """How many characters of the quoted text ``raw`` hold its first ``decoded`` characters,
+    reading JSON / YAML double-quoted escapes (or ``''`` in a single-quoted scalar); None when
+    the string does not get that far on this line."""
+    i = 0
+    for _ in range(decoded):
+        if i >= len(raw):
+            return None
+        if single:
+            i += 2 if raw.startswith("''", i) else 1
+            continue
+        if raw[i] != "\\":
+            if raw[i] == '"':
+                return None
+            i += 1
+            continue
+        kind = raw[i + 1 : i + 2]
+        if kind == "u":
+            i += 6
+            if raw[i - 4 : i - 2].lower() in ("d8", "d9", "da", "db") and raw.startswith("\\u", i):
+                i += 6  # a surrogate pair is one character
+        elif kind == "U":
+            i += 10
+        elif kind == "x":
+            i += 4
+        else:
+            i += 2
+    return i
 
 
 _JSON_TOKEN = re.compile(

@@ -97,3 +97,17 @@ def test_size_limit() -> None:
 def test_unicode_and_bom() -> None:
     loaded = load_text("\ufeff{\"d\": \"\u00e9\u4e2d\U0001f600\", \"e\": \"\\ud800\"}", source="u.json")
     assert loaded.data["d"] == "\u00e9\u4e2d\U0001f600"
+
+
+def test_columns_inside_strings_with_escapes() -> None:
+    text = '{"a": "x\\ty\\u00e9\\ud83d\\ude00 {{ w }}", "b": "line\\nnext {{ z }}"}'
+    loaded = load_text(text, source="t.json")
+    for key in ("a", "b"):
+        value = loaded.data[key]
+        line, column = loaded.locator.locate_in_string((key,), value, value.index("{{"))
+        assert line == 1 and column is not None
+        assert text[column - 1 : column + 1] == "{{"
+    text = "a: \"x\\ty {{ w }}\"\nb: 'it''s {{ z }}'\n"
+    loaded = load_text(text, source="t.yaml")
+    assert loaded.locator.locate_in_string(("a",), loaded.data["a"], 5) == (1, 10)
+    assert loaded.locator.locate_in_string(("b",), loaded.data["b"], 5) == (2, 11)
