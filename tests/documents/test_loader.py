@@ -109,5 +109,6 @@ def test_columns_inside_strings_with_escapes() -> None:
         assert text[column - 1 : column + 1] == "{{"
     text = "a: \"x\\ty {{ w }}\"\nb: 'it''s {{ z }}'\n"
     loaded = load_text(text, source="t.yaml")
-    assert loaded.locator.locate_in_string(("a",), loaded.data["a"], 5) == (1, 10)
-    assert loaded.locator.locate_in_string(("b",), loaded.data["b"], 5) == (2, 11)
+    for key, expected in (("a", (1, 10)), ("b", (2, 11))):
+        value = loaded.data[key]
+        assert loaded.locator.locate_in_string((key,), value, value.index("{{")) == expected
