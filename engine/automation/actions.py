@@ -71,7 +71,8 @@ class ActionContext:
     timeout_seconds: float | None = None
     attempt: int = 1
     cancel: asyncio.Event = field(default_factory=asyncio.Event)
-    log: Callable[[str], None] = print
+    log: Callable[[str], None] = lambda _text: None
+    """Where the step's log goes (printed script output, progress notes); dropped by default."""
     region: str = "us-east-1"
     account_id: str = "123456789012"
     attachments_dir: str | None = None
