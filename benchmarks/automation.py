@@ -26,14 +26,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import documents  # noqa: E402
-from engine.automation.actions import (  # noqa: E402
+from ssm_local import documents  # noqa: E402
+from ssm_local.engine.automation.actions import (  # noqa: E402
     ActionContext,
     ActionResult,
     register_handler,
 )
-from engine.services.automations import AutomationService  # noqa: E402
-from engine.store.database import Store  # noqa: E402
+from ssm_local.engine.services.automations import AutomationService  # noqa: E402
+from ssm_local.engine.store.database import Store  # noqa: E402
 
 STEPS = 1000
 

@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine import Engine  # noqa: E402
+from ssm_local.engine import Engine  # noqa: E402
 
 TARGET = [{"Key": "tag:bench", "Values": ["fanout"]}]
 

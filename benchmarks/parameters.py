@@ -37,7 +37,7 @@ def rate(fn: Callable[[int], object], calls: int, rounds: int) -> float:
 
 
 def bench_ssm_local(url: str, home: str, calls: int, rounds: int) -> dict[str, float]:
-    from engine import Engine
+    from ssm_local.engine import Engine
 
     out: dict[str, float] = {}
     with Engine(url, home=home, environ={}) as cached, Engine(

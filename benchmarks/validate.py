@@ -1,4 +1,4 @@
-"""Benchmark: ``documents.check`` over every corpus document against a parse-and-schema floor.
+"""Benchmark: ``ssm_local.documents.check`` over every corpus document against a parse-and-schema floor.
 
 Run ``python benchmarks/validate.py``. Each round validates every Command/Automation document in
 ``../shared/corpus`` with ssm-local (load, schemas, semantic checks, graph), and then runs the
@@ -22,7 +22,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import documents  # noqa: E402
+from ssm_local import documents  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus"
 SCHEMA_FILES = {
@@ -44,7 +44,7 @@ def corpus() -> list[tuple[str, bytes, str]]:
 
 
 def floor_validators() -> dict[str, jsonschema.protocols.Validator]:
-    schemas = ROOT / "documents" / "schemas"
+    schemas = ROOT / "ssm_local" / "documents" / "schemas"
     registry_docs = {p.name: json.loads(p.read_text()) for p in schemas.glob("*.json")}
     from referencing import Registry, Resource
 

@@ -6,8 +6,10 @@ import importlib
 
 import pytest
 
+PACKAGES = ["ssm_local", "ssm_local.grammar", "ssm_local.documents", "ssm_local.engine"]
 
-@pytest.mark.parametrize("package", ["grammar", "documents", "engine"])
+
+@pytest.mark.parametrize("package", PACKAGES)
 def test_all_is_sorted_and_real(package: str) -> None:
     module = importlib.import_module(package)
     names = list(module.__all__)
@@ -16,7 +18,7 @@ def test_all_is_sorted_and_real(package: str) -> None:
     assert missing == []
 
 
-@pytest.mark.parametrize("package", ["grammar", "documents", "engine"])
+@pytest.mark.parametrize("package", PACKAGES)
 def test_every_public_name_is_listed(package: str) -> None:
     import types
 

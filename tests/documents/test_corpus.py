@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-import documents
+from ssm_local import documents
 from tests.conftest import CORPUS, CORPUS_INVALID, corpus_dir, corpus_invalid_dir
 
 OVER_64_KB = {

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-import documents
+from ssm_local import documents
 
 GOLDEN = Path(__file__).parent / "golden"
 CASES = sorted(p for p in GOLDEN.iterdir() if p.suffix in (".yaml", ".json"))

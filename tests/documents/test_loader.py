@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from documents.loader import MAX_DOCUMENT_BYTES, load_text
-from grammar.errors import DocumentError
+from ssm_local.documents.loader import MAX_DOCUMENT_BYTES, load_text
+from ssm_local.grammar.errors import DocumentError
 
 
 def test_json_locations_for_values_and_keys() -> None:

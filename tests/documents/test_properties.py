@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import documents
+from ssm_local import documents
 from tests.conftest import CORPUS
 
 SEEDS = [
@@ -28,7 +28,7 @@ def _seeds() -> list[dict[str, Any]]:
         if path.is_file():
             found.append(json.loads(path.read_text(encoding="utf-8")))
     if not found:  # the corpus is absent: mutate the bundled documents instead
-        from documents import library
+        from ssm_local.documents import library
 
         found = [json.loads(library.read(n)) for n in library.names()]
     return found

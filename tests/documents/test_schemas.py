@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from documents.loader import load_text
-from documents.schemas import (
+from ssm_local.documents.loader import load_text
+from ssm_local.documents.schemas import (
     KNOWN_SCHEMA_VERSIONS,
     SchemaIssue,
     UnsupportedSchemaVersion,
@@ -509,13 +509,13 @@ def test_known_actions() -> None:
 
 
 def _schema_files() -> list[str]:
-    return sorted(entry.name for entry in resources.files("documents.schemas").iterdir()
+    return sorted(entry.name for entry in resources.files("ssm_local.documents.schemas").iterdir()
                   if entry.name.endswith(".json"))
 
 
 @pytest.mark.parametrize("name", _schema_files())
 def test_schema_file_is_valid(name: str) -> None:
-    text = resources.files("documents.schemas").joinpath(name).read_text(encoding="utf-8")
+    text = resources.files("ssm_local.documents.schemas").joinpath(name).read_text(encoding="utf-8")
     schema = json.loads(text)
     Draft202012Validator.check_schema(schema)
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
@@ -534,7 +534,7 @@ def _original_validators() -> dict[str, Draft202012Validator]:
     from referencing import Registry
     from referencing.jsonschema import DRAFT202012
 
-    files = {name: json.loads(resources.files("documents.schemas").joinpath(name)
+    files = {name: json.loads(resources.files("ssm_local.documents.schemas").joinpath(name)
                               .read_text(encoding="utf-8")) for name in _schema_files()}
     registry: Registry[Any] = Registry().with_resources(
         (schema["$id"], DRAFT202012.create_resource(schema)) for schema in files.values())
@@ -546,7 +546,7 @@ def _original_validators() -> dict[str, Draft202012Validator]:
 
 
 def _agreement(data: dict[str, Any], originals: dict[str, Draft202012Validator]) -> None:
-    from documents.schemas import _catalog
+    from ssm_local.documents.schemas import _catalog
 
     catalog = _catalog()
     try:

@@ -70,14 +70,14 @@ def _steps() -> str:
 
 def _cli(home: Path, *args: str, **kwargs: Any) -> subprocess.Popen[str]:
     env = {**os.environ, "SSM_LOCAL_HOME": str(home)}
-    return subprocess.Popen([sys.executable, "-c", "import sys; from engine.cli import main; "
+    return subprocess.Popen([sys.executable, "-c", "import sys; from ssm_local.engine.cli import main; "
                              "sys.exit(main(sys.argv[1:]))", *args],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             **kwargs)
 
 
 def _final(home: Path) -> dict[str, Any]:
-    from engine.facade import Engine
+    from ssm_local.engine.facade import Engine
 
     with Engine(home=home, cache_ttl=0) as engine:
         [item] = engine.automations.list()
@@ -94,7 +94,7 @@ def _summary(execution: dict[str, Any]) -> tuple[str, Any, Any, list[tuple[str, 
 def test_sigkill_at_random_points_then_resume(tmp_path: Path) -> None:
     runbook = tmp_path / "runbook.yaml"
     runbook.write_text(RUNBOOK % _steps(), encoding="utf-8")
-    import documents
+    from ssm_local import documents
 
     assert len(documents.load(runbook.read_text(), source="runbook.yaml").all_steps()) == 30
 

@@ -24,10 +24,10 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-import documents
-from engine import Engine
-from engine.automation.clock import FakeClock
-from engine.services.automations import AutomationService
+from ssm_local import documents
+from ssm_local.engine import Engine
+from ssm_local.engine.automation.clock import FakeClock
+from ssm_local.engine.services.automations import AutomationService
 from tests.conftest import corpus_dir
 
 REGION = "us-east-1"

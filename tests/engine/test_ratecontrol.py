@@ -10,8 +10,8 @@ import asyncio
 
 import pytest
 
-from engine.executors import InvocationRequest, MockExecutor, ProcessResult
-from engine.ratecontrol import (
+from ssm_local.engine.executors import InvocationRequest, MockExecutor, ProcessResult
+from ssm_local.engine.ratecontrol import (
     MAX_CONCURRENCY_PATTERN,
     MAX_ERRORS_PATTERN,
     CommandStatusDetails,
@@ -21,7 +21,7 @@ from engine.ratecontrol import (
     RateController,
     command_state,
 )
-from grammar.errors import ApiError, ExecutionError
+from ssm_local.grammar.errors import ApiError, ExecutionError
 
 S = InvocationStatusDetails
 C = CommandStatusDetails

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from engine.executors import InvocationRequest, MockExecutor, OutputCallback, ProcessResult
+from ssm_local.engine.executors import InvocationRequest, MockExecutor, OutputCallback, ProcessResult
 
 
 class EchoExecutor(MockExecutor):

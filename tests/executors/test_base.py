@@ -8,14 +8,14 @@ from typing import Any
 
 import pytest
 
-from engine.executors import (
+from ssm_local.engine.executors import (
     InvocationRequest,
     MockExecutor,
     ProcessOutcome,
     ProcessResult,
 )
-from engine.executors.base import utc_now
-from grammar.errors import ExecutorError
+from ssm_local.engine.executors.base import utc_now
+from ssm_local.grammar.errors import ExecutorError
 
 
 @pytest.mark.parametrize(

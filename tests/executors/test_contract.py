@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from engine.executors import (
+from ssm_local.engine.executors import (
     Executor,
     InvocationRequest,
     LocalExecutor,
@@ -30,8 +30,8 @@ from engine.executors import (
     ProcessResult,
     SshExecutor,
 )
-from engine.executors.base import utc_now
-from grammar.errors import ExecutorError
+from ssm_local.engine.executors.base import utc_now
+from ssm_local.grammar.errors import ExecutorError
 
 from .conftest import SshdInfo
 

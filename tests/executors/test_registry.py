@@ -7,7 +7,7 @@ from importlib.metadata import EntryPoint
 
 import pytest
 
-from engine.executors import (
+from ssm_local.engine.executors import (
     ENTRY_POINT_GROUP,
     ExecutorRegistry,
     InvocationRequest,
@@ -17,7 +17,7 @@ from engine.executors import (
     create_executor,
     executor_names,
 )
-from grammar.errors import ExecutorError
+from ssm_local.grammar.errors import ExecutorError
 
 PLUGINS = "tests.executors.plugin_examples"
 
@@ -114,7 +114,7 @@ def test_bad_options_for_a_builtin() -> None:
 
 
 def test_installed_entry_points_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
-    import engine.executors.registry as module
+    import ssm_local.engine.executors.registry as module
 
     def fake_entry_points(group: str) -> list[EntryPoint]:
         assert group == "ssm_local.executors"

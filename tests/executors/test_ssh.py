@@ -18,7 +18,7 @@ from typing import Any
 import asyncssh
 import pytest
 
-from engine.executors import (
+from ssm_local.engine.executors import (
     InvocationRequest,
     ProcessOutcome,
     ProcessResult,
@@ -26,7 +26,7 @@ from engine.executors import (
     SshExecutor,
     SshTarget,
 )
-from grammar.errors import ExecutorError
+from ssm_local.grammar.errors import ExecutorError
 
 from .conftest import SshdInfo
 from .test_contract import left_behind, sleeper_script, unique_marker

@@ -12,9 +12,9 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import grammar.selector as selector_module
-from grammar.errors import SelectorSyntaxError
-from grammar.selector import (
+import ssm_local.grammar.selector as selector_module
+from ssm_local.grammar.errors import SelectorSyntaxError
+from ssm_local.grammar.selector import (
     SYNTAX_HINTS,
     And,
     Child,

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from grammar.errors import TemplateSyntaxError
-from grammar.template import (
+from ssm_local.grammar.errors import TemplateSyntaxError
+from ssm_local.grammar.template import (
     Escape,
     NamespacedRef,
     ParameterRef,

@@ -26,7 +26,7 @@ from botocore.config import Config
 from botocore.stub import Stubber
 from moto.server import ThreadedMotoServer
 
-from engine.automation.actions import ActionContext, ActionResult, automation_action
+from ssm_local.engine.automation.actions import ActionContext, ActionResult, automation_action
 
 REGION = "us-east-1"
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}

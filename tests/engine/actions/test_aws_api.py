@@ -16,15 +16,15 @@ import pytest
 from botocore.config import Config
 from botocore.response import StreamingBody
 
-from engine.actions import aws_api
-from engine.actions.aws_api import (
+from ssm_local.engine.actions import aws_api
+from ssm_local.engine.actions.aws_api import (
     ActionFailure,
     json_safe,
     operation_name,
     property_text,
     service_name,
 )
-from engine.automation.actions import ActionResult, automation_action
+from ssm_local.engine.automation.actions import ActionResult, automation_action
 
 from .conftest import CREDENTIALS, REGION, FakeClock, Step, Stubbed
 
@@ -198,7 +198,7 @@ def test_runner_timeout_cancels_a_call_cleanly(stub_step: Step, stubbed: Stubbed
 def test_virtual_time_stands_still_during_a_call(stubbed: Stubbed) -> None:
     """With the runner's fake clock, a call in its thread is real work: the clock must not skip
     to the step's timeout while the loop waits for it (that timed out every AWS step)."""
-    from engine.automation.clock import FakeClock as RunnerClock
+    from ssm_local.engine.automation.clock import FakeClock as RunnerClock
 
     _slow(stubbed, 0.2)
     handler = automation_action("aws:executeAwsApi")

@@ -12,8 +12,8 @@ import boto3
 import pytest
 import yaml
 
-from engine.actions.aws_api import ActionFailure, operation_name, service_name
-from grammar import evaluate_selector, parse_selector
+from ssm_local.engine.actions.aws_api import ActionFailure, operation_name, service_name
+from ssm_local.grammar import evaluate_selector, parse_selector
 from tests.conftest import corpus_dir
 
 from .conftest import CREDENTIALS, REGION, Moto, Step

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-import documents
-from engine.automation.actions import ActionContext, ActionResult, register_handler
-from engine.automation.clock import FakeClock
-from engine.services.automations import AutomationService
-from engine.store.database import Store
+from ssm_local import documents
+from ssm_local.engine.automation.actions import ActionContext, ActionResult, register_handler
+from ssm_local.engine.automation.clock import FakeClock
+from ssm_local.engine.services.automations import AutomationService
+from ssm_local.engine.store.database import Store
 
 
 @pytest.fixture

@@ -8,10 +8,10 @@ from types import SimpleNamespace
 
 import pytest
 
-import documents
-from engine.automation.clock import FakeClock
-from engine.services.automations import AutomationService
-from engine.store.database import Store
+from ssm_local import documents
+from ssm_local.engine.automation.clock import FakeClock
+from ssm_local.engine.services.automations import AutomationService
+from ssm_local.engine.store.database import Store
 
 CHILD = """
 schemaVersion: "0.3"

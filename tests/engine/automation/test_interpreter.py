@@ -7,10 +7,10 @@ import asyncio
 from datetime import datetime
 from typing import Any
 
-import documents
-from engine.automation.actions import ActionResult
-from engine.automation.clock import FakeClock
-from engine.services.automations import AutomationService
+from ssm_local import documents
+from ssm_local.engine.automation.actions import ActionResult
+from ssm_local.engine.automation.clock import FakeClock
+from ssm_local.engine.services.automations import AutomationService
 from tests.engine.automation.conftest import steps
 
 

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-import documents
-from engine.automation.clock import FakeClock
-from engine.services.automations import AutomationService
-from engine.store.database import Store
+from ssm_local import documents
+from ssm_local.engine.automation.clock import FakeClock
+from ssm_local.engine.services.automations import AutomationService
+from ssm_local.engine.store.database import Store
 
 CHILD = """
 schemaVersion: "0.3"
@@ -97,7 +97,7 @@ def test_rate_controlled_children(service: AutomationService, values: list[str],
 
 
 def test_bad_targets_are_refused_up_front(service: AutomationService) -> None:
-    from grammar.errors import ApiError
+    from ssm_local.grammar.errors import ApiError
 
     with pytest.raises(ApiError) as caught:
         service.start_with_targets("Child", {}, target_parameter_name="Nope",
@@ -106,7 +106,7 @@ def test_bad_targets_are_refused_up_front(service: AutomationService) -> None:
 
 
 def test_run_command_step_runs_on_the_local_node(tmp_path: Path) -> None:
-    from engine.facade import Engine
+    from ssm_local.engine.facade import Engine
 
     with Engine(f"sqlite:///{tmp_path / 'e.db'}", home=tmp_path) as engine:
         runbook = documents.load("""

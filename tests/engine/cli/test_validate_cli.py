@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.cli import main
+from ssm_local.engine.cli import main
 
 GOLDEN = Path(__file__).resolve().parents[2] / "documents" / "golden"
 VALID = """\
@@ -128,7 +128,7 @@ def test_unloadable_document_in_graph_is_a_clean_error(tmp_path: Path,
 
 def test_console_script_runs() -> None:
     exe = shutil.which("ssm-local")
-    command = [exe] if exe else [sys.executable, "-m", "engine.cli"]
+    command = [exe] if exe else [sys.executable, "-m", "ssm_local.engine.cli"]
     result = subprocess.run([*command, "validate", "AWS-RunShellScript"], capture_output=True,
                             text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stderr

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from engine import Engine
-from engine.services.nodes import Node
+from ssm_local.engine import Engine
+from ssm_local.engine.services.nodes import Node
 from tests.executors.conftest import SshdInfo, sshd, sshd_factory
 
 __all__ = ["engine", "local_nodes", "run", "ssh_node", "sshd", "sshd_factory", "write_doc"]

@@ -11,7 +11,7 @@ import os
 import shutil
 from pathlib import Path
 
-from engine.executors import LocalExecutor
+from ssm_local.engine.executors import LocalExecutor
 
 REAL_TOOLS = (
     "awk", "basename", "cat", "cut", "date", "dirname", "echo", "env", "expr", "false", "grep",

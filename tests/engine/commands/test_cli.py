@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from engine.cli import main
+from ssm_local.engine.cli import main
 
 RUNBOOK = """\
 schemaVersion: "0.3"

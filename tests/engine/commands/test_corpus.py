@@ -20,9 +20,9 @@ from typing import Any, NamedTuple
 
 import pytest
 
-from engine import Engine
-from engine.executors import InvocationRequest, SshExecutor
-from engine.services.nodes import Node
+from ssm_local.engine import Engine
+from ssm_local.engine.executors import InvocationRequest, SshExecutor
+from ssm_local.engine.services.nodes import Node
 from tests.conftest import corpus_dir
 from tests.engine.commands.sandbox import make_sandbox, sandbox_available
 from tests.executors.conftest import SshdInfo
@@ -211,7 +211,7 @@ def test_every_command_document_of_the_corpus_is_listed() -> None:
 def test_corpus_document_on_the_local_node(case: Case, engine: Engine,
                                            request: pytest.FixtureRequest) -> None:
     if case.category == "refused":
-        from grammar.errors import ParameterError
+        from ssm_local.grammar.errors import ParameterError
 
         with pytest.raises(ParameterError, match="does not match the allowed pattern"):
             engine.send_command(str(corpus_dir() / case.file), parameters=case.parameters)

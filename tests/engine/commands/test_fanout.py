@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from engine import Engine
-from engine.services.commands import CommandError
-from engine.services.nodes import Node, NodeError
+from ssm_local.engine import Engine
+from ssm_local.engine.services.commands import CommandError
+from ssm_local.engine.services.nodes import Node, NodeError
 
 Run = Callable[..., dict[str, Any]]
 

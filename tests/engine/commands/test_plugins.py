@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from engine import Engine
+from ssm_local.engine import Engine
 
 Run = Callable[..., dict[str, Any]]
 

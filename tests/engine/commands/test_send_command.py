@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from engine import Engine
-from grammar.errors import ParameterError
+from ssm_local.engine import Engine
+from ssm_local.grammar.errors import ParameterError
 
 Run = Callable[..., dict[str, Any]]
 

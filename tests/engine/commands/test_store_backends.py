@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from engine import Engine
+from ssm_local.engine import Engine
 from tests.engine.store.backends import pg_database, store_url
 
 __all__ = ["pg_database", "store_url"]

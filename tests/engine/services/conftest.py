@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from engine import Engine
+from ssm_local.engine import Engine
 from tests.engine.store.backends import FakeClock, clock, pg_database, store_url
 
 __all__ = ["clock", "engine", "pg_database", "store_url"]

@@ -1,4 +1,4 @@
-"""``ssm-local docs ...`` end to end through ``engine.cli.main`` on a SQLite store."""
+"""``ssm-local docs ...`` end to end through ``ssm_local.engine.cli.main`` on a SQLite store."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.cli import main
+from ssm_local.engine.cli import main
 
 DOC = {
     "schemaVersion": "2.2",

@@ -1,4 +1,4 @@
-"""``ssm-local param ...`` end to end through ``engine.cli.main`` on a SQLite store."""
+"""``ssm-local param ...`` end to end through ``ssm_local.engine.cli.main`` on a SQLite store."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.cli import main
+from ssm_local.engine.cli import main
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from engine import Engine
-from engine.services.documents import DocumentRegistryError
+from ssm_local.engine import Engine
+from ssm_local.engine.services.documents import DocumentRegistryError
 
 COMMAND = {
     "schemaVersion": "2.2",

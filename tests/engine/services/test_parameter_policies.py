@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from engine import Engine
-from engine.services import ParameterStoreError
-from engine.services.parameter_models import ParameterEvent
+from ssm_local.engine import Engine
+from ssm_local.engine.services import ParameterStoreError
+from ssm_local.engine.services.parameter_models import ParameterEvent
 from tests.engine.store.backends import FakeClock
 
 HOUR = 3600.0

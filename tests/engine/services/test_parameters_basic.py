@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from engine import Engine
-from engine.services import ParameterStoreError
-from engine.services import parameter_rules as rules
+from ssm_local.engine import Engine
+from ssm_local.engine.services import ParameterStoreError
+from ssm_local.engine.services import parameter_rules as rules
 
 
 def code_of(call: object, *args: object, **kwargs: object) -> str:

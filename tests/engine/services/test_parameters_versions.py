@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
-from engine import Engine
-from engine.services import ParameterStore, ParameterStoreError
+from ssm_local.engine import Engine
+from ssm_local.engine.services import ParameterStore, ParameterStoreError
 from tests.engine.store.backends import FakeClock
 
 

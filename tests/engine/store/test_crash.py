@@ -19,7 +19,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from engine import Engine
+from ssm_local.engine import Engine
 from tests.engine.store.backends import FakeClock
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[3]
 CHILD = textwrap.dedent(
     """
     import sys
-    from engine import Engine
+    from ssm_local.engine import Engine
 
     url, home = sys.argv[1], sys.argv[2]
     engine = Engine(url, home=home, environ={})

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from engine import Engine
-from engine.services import ParameterStoreError
+from ssm_local.engine import Engine
+from ssm_local.engine.services import ParameterStoreError
 
 SECRETS = ["correct-horse-battery-staple", "p@ssw0rd-Ünïcode-✓", "AKIAEXAMPLESECRET12345"]
 

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from engine.store import Store, default_store_url, normalize_url
-from engine.store.migrations import MIGRATIONS, current_version
-from engine.store.tables import ParameterRow
-from grammar.errors import StoreError
+from ssm_local.engine.store import Store, default_store_url, normalize_url
+from ssm_local.engine.store.migrations import MIGRATIONS, current_version
+from ssm_local.engine.store.tables import ParameterRow
+from ssm_local.grammar.errors import StoreError
 
 P = ParameterRow.__table__  # type: ignore[attr-defined]
 ROW = {

@@ -1,0 +1,117 @@
+"""``aws:downloadContent``: fetch content and write it onto the node under its downloads directory.
+
+Sources: ``HTTP`` (``sourceInfo.url``, http, https and, for local sources, ``file://`` URLs read
+on the ssm-local machine) and ``SSMDocument`` (``sourceInfo.name`` = ``name[:version]``, written
+as ``<destination>/<name>.json`` or ``.yaml``). ``GitHub``, ``Git`` and ``S3`` fail saying they are
+not supported by ssm-local. ``destinationPath`` is relative to ``<work_dir>/downloads`` unless
+absolute; for HTTP an empty path or one ending in ``/`` keeps the URL's file name. The content
+travels to the node through the node's executor, so the same code serves local and SSH nodes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import posixpath
+import urllib.parse
+import urllib.request
+from typing import Any
+
+from ssm_local.engine.command.interpreter import StepContext
+from ssm_local.engine.command.results import FAILED, SUCCESS, PluginResult
+from ssm_local.engine.executors.base import InvocationRequest
+
+MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
+FETCH_TIMEOUT = 60
+
+
+def _fail(ctx: StepContext, message: str) -> PluginResult:
+    now = ctx.node.clock()
+    return PluginResult(ctx.step.name, ctx.step.action, FAILED, "Failed", 1, now, now,
+                        stderr=message + "\n")
+
+
+def _fetch(url: str) -> bytes:
+    parsed = urllib.parse.urlparse(url)
+    if parsed.scheme not in ("http", "https", "file"):
+        raise ValueError(f"unsupported URL scheme {parsed.scheme!r}")
+    with urllib.request.urlopen(url, timeout=FETCH_TIMEOUT) as response:
+        data: bytes = response.read(MAX_DOWNLOAD_BYTES + 1)
+    if len(data) > MAX_DOWNLOAD_BYTES:
+        raise ValueError(f"content is larger than {MAX_DOWNLOAD_BYTES} bytes")
+    return data
+
+
+def _destination(ctx: StepContext, value: Any, default_name: str, *, directory: bool) -> str:
+    base = posixpath.join(ctx.node.work_dir, "downloads")
+    dest = value.strip() if isinstance(value, str) else ""
+    if dest and not posixpath.isabs(dest):
+        dest = posixpath.join(base, dest)
+    if not dest:
+        dest = base + "/"
+    if directory or dest.endswith("/"):
+        dest = posixpath.join(dest, default_name)
+    return dest
+
+
+async def download_content(ctx: StepContext) -> PluginResult:
+    # The agent decodes inputs with Go's encoding/json, which matches keys case-insensitively:
+    # AWS-ApplyAnsiblePlaybooks writes SourceType and SourceInfo.
+    inputs = {key[:1].lower() + key[1:]: value for key, value in ctx.inputs.items()}
+    started = ctx.node.clock()
+    source_type = inputs.get("sourceType")
+    if source_type not in ("HTTP", "SSMDocument"):
+        return _fail(ctx, f"sourceType {source_type} is not supported by ssm-local "
+                          "(supported: HTTP, SSMDocument)")
+    info = inputs.get("sourceInfo")
+    if isinstance(info, str):
+        import json
+
+        try:
+            info = json.loads(info)
+        except json.JSONDecodeError:
+            return _fail(ctx, "sourceInfo must be a map or JSON text")
+    if not isinstance(info, dict):
+        return _fail(ctx, "sourceInfo must be a map")
+    try:
+        if source_type == "HTTP":
+            url = info.get("url")
+            if not isinstance(url, str) or not url:
+                return _fail(ctx, "sourceType HTTP needs sourceInfo.url")
+            content = await asyncio.to_thread(_fetch, url)
+            name = posixpath.basename(urllib.parse.urlparse(url).path) or "download"
+            dest = _destination(ctx, inputs.get("destinationPath"), name, directory=False)
+        elif source_type == "SSMDocument":
+            document_name = info.get("name")
+            if not isinstance(document_name, str) or not document_name:
+                return _fail(ctx, "sourceType SSMDocument needs sourceInfo.name")
+            if ctx.node.resolve_document is None:
+                return _fail(ctx, "no document registry is available to find " + document_name)
+            document = ctx.node.resolve_document(document_name)
+            content = document.text.encode("utf-8")
+            suffix = ".json" if document.format == "JSON" else ".yaml"
+            file_name = document_name.split(":")[0].split("/")[-1] + suffix
+            dest = _destination(ctx, inputs.get("destinationPath"), file_name, directory=True)
+        else:
+            return _fail(ctx, f"sourceType {source_type} is not supported by ssm-local "
+                              "(supported: HTTP, SSMDocument)")
+    except Exception as exc:  # the fetch boundary: urllib, OS and registry errors
+        message = getattr(exc, "message", None) or str(exc)
+        return _fail(ctx, f"aws:downloadContent could not fetch the content: {message}")
+    encoded = base64.b64encode(content).decode("ascii")
+    lines = "\n".join(encoded[i : i + 76] for i in range(0, len(encoded), 76))
+    script = (
+        'set -e\nmkdir -p "$(dirname "$SSM_LOCAL_DEST")"\n'
+        f"base64 -d > \"$SSM_LOCAL_DEST\" <<'SSM_LOCAL_EOF'\n{lines}\nSSM_LOCAL_EOF\n"
+        'echo "Content downloaded to $SSM_LOCAL_DEST"\n'
+    )
+    result = await ctx.node.executor.run(
+        InvocationRequest(script=script, environment={"SSM_LOCAL_DEST": dest},
+                          timeout_seconds=300, script_filename="_download.sh"),
+        cancel=ctx.node.cancel,
+    )
+    status = SUCCESS if result.ok else FAILED
+    return PluginResult(ctx.step.name, ctx.step.action, status,
+                        "Success" if result.ok else "Failed", result.exit_code, started,
+                        ctx.node.clock(), result.stdout_text,
+                        result.stderr_text + (result.error + "\n" if result.error else ""))

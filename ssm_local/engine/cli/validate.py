@@ -1,0 +1,129 @@
+"""``ssm-local validate`` and ``ssm-local graph``: offline checks and the step graph of documents.
+
+``validate PATH...`` prints ``file:line:col: severity CODE message`` with the offending line and
+a caret, or with ``--format json`` one JSON object describing every document. Directories are
+walked for ``*.json``, ``*.yaml`` and ``*.yml``; a bundled document may be named instead of a
+path. ``graph DOC`` prints the step graph as Mermaid, Graphviz DOT or plain text.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from ssm_local import documents
+from ssm_local.documents.graph import to_dot, to_mermaid, to_text
+from ssm_local.documents.loader import format_path
+from ssm_local.engine.cli import EXIT_FAILED, EXIT_OK
+from ssm_local.engine.cli.common import expand_paths, read_document_arg
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "validate",
+        help="check SSM documents offline, with file:line:column diagnostics",
+        description=(
+            "Check Command (schemaVersion 1.2, 2.0, 2.2) and Automation (0.3) documents "
+            "offline. Exit code 0 when every document is valid, 1 when any has an error, 2 for "
+            "bad usage. Documents of other kinds (Session, Package, Policy, ...) are reported "
+            "as kind Other and not checked further."
+        ),
+    )
+    parser.add_argument("paths", nargs="+", metavar="PATH",
+                        help="document files, directories (walked for *.json, *.yaml, *.yml), "
+                             "'-' for standard input, or a bundled document name")
+    parser.add_argument("--format", choices=("text", "json"), default="text",
+                        help="output format (default: text)")
+    parser.add_argument("--quiet", "-q", action="store_true",
+                        help="text format: print only errors and the summary")
+    parser.add_argument("--strict", action="store_true",
+                        help="also report, as errors, steps whose plugin or action ssm-local "
+                             "cannot run (code NotRunnableLocally)")
+    parser.set_defaults(func=run_validate)
+
+    graph = sub.add_parser(
+        "graph",
+        help="print a document's step graph (mermaid, dot or text)",
+        description="Print the step graph of a document with labelled edges: next, choice N, "
+                    "default, no match, onFailure, onCancel and loop.",
+    )
+    graph.add_argument("document", metavar="DOC", help="a document file or bundled name")
+    graph.add_argument("--format", choices=("mermaid", "dot", "text"), default="text",
+                       help="output format (default: text)")
+    graph.set_defaults(func=run_graph)
+
+
+def run_validate(args: argparse.Namespace) -> int:
+    reports: list[dict[str, Any]] = []
+    invalid = 0
+    count = 0
+    for source, content in expand_paths(args.paths):
+        count += 1
+        document, diagnostics = documents.check(content, source=source)
+        if args.strict and document is not None:
+            diagnostics = sorted([*diagnostics, *not_runnable(document)],
+                                 key=lambda d: (d.line or 0, d.column or 0, d.code))
+        valid = not any(d.is_error for d in diagnostics)
+        invalid += 0 if valid else 1
+        kind = document.kind if document else None
+        version = document.schema_version if document else None
+        if args.format == "json":
+            reports.append({
+                "source": source,
+                "valid": valid,
+                "kind": kind,
+                "schemaVersion": version,
+                "diagnostics": [d.to_json() for d in diagnostics],
+            })
+            continue
+        text = document.text if document else None
+        for diagnostic in diagnostics:
+            if args.quiet and not diagnostic.is_error:
+                continue
+            print(diagnostic.format_text(text))
+        if kind == "Other" and not args.quiet:
+            print(f"{source}: note: not a Command or Automation document (kind Other, "
+                  f"schemaVersion {version}); not checked further")
+    if args.format == "json":
+        json.dump({"documents": reports}, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        word = "document" if count == 1 else "documents"
+        print(f"{count} {word} checked, {count - invalid} valid, {invalid} with errors")
+    return EXIT_FAILED if invalid else EXIT_OK
+
+
+def not_runnable(document: documents.Document) -> list[documents.Diagnostic]:
+    """``--strict``: an error for every step ssm-local has no plugin or action handler for."""
+    from ssm_local.engine.actions import command_plugin
+    from ssm_local.engine.automation.actions import automation_action
+    from ssm_local.engine.automation.interpreter import INSTANT_ACTIONS, WAITING_ACTIONS
+
+    found = []
+    for step in document.all_steps():
+        if document.kind == "Command":
+            runnable = command_plugin(step.action) is not None
+        elif document.kind == "Automation":
+            runnable = (step.action in INSTANT_ACTIONS or step.action in WAITING_ACTIONS
+                        or automation_action(step.action) is not None)
+        else:
+            continue
+        if not runnable:
+            what = "plugin" if document.kind == "Command" else "action"
+            line, column = document.locator.locate((*step.path, "action"))
+            found.append(documents.Diagnostic(
+                "NotRunnableLocally", documents.Severity.ERROR,
+                f"step '{step.name}': {what} {step.action} is not supported by ssm-local",
+                document.source, line, column, format_path((*step.path, "action"))))
+    return found
+
+
+def run_graph(args: argparse.Namespace) -> int:
+    source, content = read_document_arg(args.document)
+    document = documents.load(content, source=source)
+    graph = documents.build_graph(document)
+    render = {"mermaid": to_mermaid, "dot": to_dot, "text": to_text}[args.format]
+    sys.stdout.write(render(graph))
+    return EXIT_OK

@@ -1,0 +1,249 @@
+"""The Command document interpreter: runs one document's steps on one node, as the SSM agent does.
+
+``run_invocation`` takes a loaded Command document (schemaVersion 1.2, 2.0 or 2.2), the
+parameter values already resolved and checked (``ssm_local.documents.parameters.resolve_parameters``) and
+a ``NodeContext`` (the node's executor, platform and identifiers), and runs the steps in order
+(ssm-semantics.md §3-§4): preconditions (2.2 only), the platform rules (a plugin that does not
+fit the node is skipped under 2.2 and fails under 2.0 and 1.2), type-preserving substitution,
+``interpolationType: ENV_VAR``, the control-flow inputs ``onFailure``, ``onSuccess`` and
+``finallyStep``, and the exit codes 168 and 169 that skip the remaining steps. A failed step does
+not stop later steps. An overall deadline, and cancellation through ``NodeContext.cancel``, stop
+the run; steps that never started are reported as such. Plugins live in ``ssm_local.engine.actions``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from ssm_local.documents.model import Document, Step
+from ssm_local.engine.command.results import (
+    CANCELLED,
+    FAILED,
+    SUCCESS,
+    TIMED_OUT,
+    InvocationResult,
+    PluginResult,
+    skipped,
+)
+from ssm_local.engine.executors.base import Executor
+from ssm_local.engine.substitution import MISSING, render
+from ssm_local.grammar.errors import TemplateSyntaxError
+from ssm_local.grammar.template import ParameterRef, Reference, parse_template
+
+MAX_DOCUMENT_DEPTH = 3
+"""aws:runDocument nesting limit (the agent's)."""
+
+CONTROL_INPUTS = ("onFailure", "onSuccess", "finallyStep")
+
+PLUGIN_PLATFORMS: dict[str, frozenset[str]] = {
+    "aws:runShellScript": frozenset({"Linux", "MacOS"}),
+    "aws:runPowerShellScript": frozenset({"Windows", "Linux"}),
+    "aws:runDocument": frozenset({"Linux", "Windows", "MacOS"}),
+    "aws:downloadContent": frozenset({"Linux", "Windows", "MacOS"}),
+    "aws:applications": frozenset({"Windows"}),
+    "aws:psModule": frozenset({"Windows"}),
+    "aws:cloudWatch": frozenset({"Windows"}),
+    "aws:updateAgent": frozenset({"Windows"}),
+    "aws:runScript": frozenset({"Windows", "Linux"}),
+}
+"""Where each plugin runs (ssm-semantics.md §4.1); a plugin not listed runs on Linux and Windows."""
+
+
+OutputSink = Callable[[str, str, bytes], None]
+"""``sink(step_name, stream, chunk)``: live output of the node's steps."""
+
+DocumentResolver = Callable[[str], Document]
+"""Finds a document by ``name`` or ``name:version`` for aws:runDocument and downloadContent."""
+
+
+def _utc() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class NodeContext:
+    """Everything about the node and the command that a plugin needs."""
+
+    node_id: str
+    executor: Executor
+    command_id: str
+    platform: str = "Linux"
+    region: str = "us-east-1"
+    work_dir: str = "/tmp/ssm-local"
+    """The orchestration directory on the node; downloads go to ``<work_dir>/downloads``."""
+    resolve_document: DocumentResolver | None = None
+    cancel: asyncio.Event = field(default_factory=asyncio.Event)
+    on_output: OutputSink | None = None
+    clock: Callable[[], datetime] = _utc
+    deadline: float | None = None
+    """``loop.time()`` after which the invocation is out of time (the overall timeout)."""
+
+
+@dataclass(frozen=True)
+class StepContext:
+    """One step about to run: its rendered inputs and where it runs."""
+
+    node: NodeContext
+    document: Document
+    step: Step
+    inputs: dict[str, Any]
+    parameters: Mapping[str, Any]
+    environment: dict[str, str]
+    depth: int
+
+
+def parameter_lookup(parameters: Mapping[str, Any]) -> Callable[[Reference], Any]:
+    def lookup(ref: Reference) -> Any:
+        if isinstance(ref, ParameterRef):
+            return parameters.get(ref.name, MISSING)
+        return MISSING
+
+    return lookup
+
+
+def env_var_parameters(document: Document, parameters: Mapping[str, Any]) -> dict[str, str]:
+    """``SSM_<name>`` for every parameter declared with ``interpolationType: ENV_VAR``."""
+    env: dict[str, str] = {}
+    for name, definition in document.parameters.items():
+        if definition.interpolation_type == "ENV_VAR" and name in parameters:
+            value = parameters[name]
+            if isinstance(value, list):
+                value = "\n".join(v if isinstance(v, str) else json.dumps(v) for v in value)
+            elif not isinstance(value, str):
+                value = json.dumps(value)
+            env[f"SSM_{name}"] = value
+    return env
+
+
+def _precondition(step: Step, document: Document, parameters: Mapping[str, Any],
+                  platform: str) -> str | None:
+    """None when the step may run; "skip" when the condition is false; else a failure message."""
+    condition = step.precondition
+    if condition is None:
+        return None
+    if document.schema_version != "2.2":
+        return "Precondition is not supported for document schema version prior to 2.2"
+    if not isinstance(condition, dict) or list(condition) != ["StringEquals"]:
+        return "Unrecognized precondition(s)"
+    arguments = condition["StringEquals"]
+    if not isinstance(arguments, list) or len(arguments) != 2 or not all(
+        isinstance(a, str) for a in arguments
+    ):
+        return "Unrecognized precondition(s): StringEquals takes exactly two arguments"
+    first, second = arguments
+    if "platformType" in (first, second):
+        other = second if first == "platformType" else first
+        return None if other.lower() == platform.lower() else "skip"
+    if first == second:
+        return "Unrecognized precondition(s): operator's arguments can't be identical"
+    declared = False
+    for text in arguments:
+        try:
+            refs = [p.ref for p in parse_template(text).placeholders]
+        except TemplateSyntaxError:
+            return "Unrecognized precondition(s): malformed placeholder"
+        if any(getattr(r, "kind", "") == "ssm" for r in refs):
+            return "Unrecognized precondition(s): operator's arguments can't contain SSM parameters"
+        declared = declared or any(
+            isinstance(r, ParameterRef) and r.name in document.parameters for r in refs
+        )
+    if not declared:
+        return ("Unrecognized precondition(s): at least one of operator's arguments must contain "
+                "a valid document parameter")
+    lookup = parameter_lookup(parameters)
+    left = render(first, lookup)
+    right = render(second, lookup)
+    return None if str(left) == str(right) else "skip"
+
+
+def command_steps(document: Document) -> tuple[Step, ...]:
+    """The steps to run. A 1.2 plugin whose ``properties`` the model could not read as a map or
+    a list (``aws:cloudWatch`` carries them as text) becomes one step named after the plugin, so
+    that it is reported (and fails or is skipped by the platform rules) instead of vanishing."""
+    config = document.data.get("runtimeConfig") if document.schema_version == "1.2" else None
+    if not isinstance(config, dict):
+        return document.steps
+    steps: list[Step] = []
+    for plugin, body in config.items():
+        own = [s for s in document.steps if s.action == plugin]
+        if own:
+            steps.extend(own)
+            continue
+        properties = body.get("properties", body.get("Properties")) if isinstance(body, dict) else body
+        steps.append(Step(name=plugin, action=plugin, inputs={"properties": properties},
+                          path=("runtimeConfig", plugin), index=len(steps), raw={}))
+    return tuple(steps)
+
+
+def _failed(step: Step, message: str, *, started: datetime | None = None,
+            finished: datetime | None = None) -> PluginResult:
+    return PluginResult(step.name, step.action, FAILED, "Failed", 1, started, finished,
+                        stderr=message + "\n")
+
+
+async def run_invocation(document: Document, parameters: Mapping[str, Any], node: NodeContext,
+                         *, depth: int = 0) -> InvocationResult:
+    """Run every step of ``document`` on ``node`` and aggregate the results."""
+    from ssm_local.engine.actions import command_plugin
+
+    started = node.clock()
+    results: list[PluginResult] = []
+    skip_rest = False
+    steps = command_steps(document)
+    environment = env_var_parameters(document, parameters)
+    loop = asyncio.get_running_loop()
+    for position, step in enumerate(steps):
+        is_last = position == len(steps) - 1
+        raw_inputs = step.inputs if isinstance(step.inputs, dict) else {}
+        finally_step = is_last and str(raw_inputs.get("finallyStep", "")).lower() == "true"
+        if node.cancel.is_set():
+            results.append(PluginResult(step.name, step.action, CANCELLED, "Cancelled", -1))
+            continue
+        if node.deadline is not None and loop.time() >= node.deadline:
+            results.append(PluginResult(step.name, step.action, TIMED_OUT,
+                                        "Execution Timed Out", -1))
+            continue
+        if skip_rest and not finally_step:
+            results.append(skipped(step.name, step.action))
+            continue
+        verdict = _precondition(step, document, parameters, node.platform)
+        if verdict == "skip":
+            results.append(skipped(step.name, step.action))
+            continue
+        if verdict is not None:
+            results.append(_failed(step, verdict))
+            continue
+        platforms = PLUGIN_PLATFORMS.get(step.action, frozenset({"Linux", "Windows"}))
+        if node.platform not in platforms:
+            if document.schema_version == "2.2" and step.precondition is None:
+                results.append(skipped(step.name, step.action))
+            else:
+                results.append(_failed(
+                    step, f"{step.action} is not supported on {node.platform} nodes"))
+            continue
+        inputs = render(raw_inputs, parameter_lookup(parameters))
+        controls = {k: inputs.pop(k) for k in CONTROL_INPUTS if k in inputs}
+        handler = command_plugin(step.action)
+        if handler is None:
+            result = _failed(step, f"plugin {step.action} is not supported by ssm-local")
+        else:
+            context = StepContext(node, document, step, inputs, parameters, dict(environment),
+                                  depth)
+            result = await handler(context)
+        results.append(result)
+        on_failure = str(controls.get("onFailure", "")).strip()
+        on_success = str(controls.get("onSuccess", "")).strip()
+        if result.skip_remaining or (result.status == SUCCESS and on_success == "exit"):
+            skip_rest = True
+        elif result.status != SUCCESS and on_failure in ("exit", "successAndExit"):
+            skip_rest = True
+            if on_failure == "successAndExit":
+                results[-1] = PluginResult(
+                    result.name, result.plugin, SUCCESS, "Success", 168, result.started_at,
+                    result.finished_at, result.stdout, result.stderr, skip_remaining=True)
+    return InvocationResult.aggregate(results, started, node.clock())

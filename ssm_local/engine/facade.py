@@ -1,0 +1,170 @@
+"""``Engine``: the one object an embedding service needs, opening a store by URL.
+
+``Engine(url)`` opens (and migrates) the store, makes the key ring from ``$SSM_LOCAL_HOME``
+or the environment, and exposes the services: ``engine.parameters`` (Parameter Store),
+``engine.documents`` (the document registry), ``engine.nodes`` and ``engine.commands`` (Run
+Command; ``engine.send_command(...)`` returns a handle). Everything is injectable for tests: the home
+directory, the environment, a clock, the account and region. Use it as a context manager, or
+call ``close()``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from ssm_local.engine.services.keyring import KeyRing
+from ssm_local.engine.services.parameters import ParameterStore
+from ssm_local.engine.store import Store, ssm_local_home
+from ssm_local.engine.store.database import default_store_url
+
+if TYPE_CHECKING:
+    from ssm_local.engine.services.automations import AutomationHandle, AutomationService
+    from ssm_local.engine.services.commands import CommandHandle, CommandService
+    from ssm_local.engine.services.documents import DocumentRegistry
+    from ssm_local.engine.services.nodes import NodeRegistry
+
+DEFAULT_ACCOUNT_ID = "123456789012"
+DEFAULT_REGION = "us-east-1"
+
+
+class Engine:
+    """ssm-local in process: a store plus the services that live in it."""
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        home: str | Path | None = None,
+        environ: Mapping[str, str] | None = None,
+        region: str = DEFAULT_REGION,
+        account_id: str = DEFAULT_ACCOUNT_ID,
+        clock: Callable[[], float] = time.time,
+        keyring: KeyRing | None = None,
+        cache_ttl: float | None = 1.0,
+    ) -> None:
+        env: Mapping[str, str] = os.environ if environ is None else environ
+        self.home = Path(home).expanduser() if home is not None else ssm_local_home(env)
+        if url is None:
+            url = default_store_url({**env, "SSM_LOCAL_HOME": str(self.home)})
+        self.region = region
+        self.account_id = account_id
+        self.clock = clock
+        self.store = Store(url)
+        self.keyring = keyring or KeyRing.from_environment(
+            self.home, env, region=region, account_id=account_id
+        )
+        self.parameters = ParameterStore(
+            self.store,
+            self.keyring,
+            region=region,
+            account_id=account_id,
+            clock=clock,
+            cache_ttl=cache_ttl,
+        )
+        self._documents: DocumentRegistry | None = None
+        self._nodes: NodeRegistry | None = None
+        self._commands: CommandService | None = None
+        self._automations: AutomationService | None = None
+
+    @property
+    def documents(self) -> DocumentRegistry:
+        """The document registry (made on first use)."""
+        if self._documents is None:
+            from ssm_local.engine.services.documents import DocumentRegistry
+
+            self._documents = DocumentRegistry(
+                self.store, region=self.region, account_id=self.account_id, clock=self.clock
+            )
+        return self._documents
+
+    @property
+    def nodes(self) -> NodeRegistry:
+        """The node registry (Run Command's targets; made on first use)."""
+        if self._nodes is None:
+            from ssm_local.engine.services.nodes import NodeRegistry
+
+            self._nodes = NodeRegistry(self.store, clock=self.clock, home=self.home)
+        return self._nodes
+
+    @property
+    def commands(self) -> CommandService:
+        """Run Command: send, cancel and read commands (made on first use)."""
+        if self._commands is None:
+            from ssm_local.engine.services.commands import (
+                CommandService,
+                parameter_store_resolver,
+                registry_lookup,
+            )
+
+            self._commands = CommandService(
+                self.store, self.nodes, region=self.region, clock=self.clock,
+                registry=registry_lookup(self.documents),
+                resolve_ssm=parameter_store_resolver(self.parameters),
+            )
+        return self._commands
+
+    @property
+    def automations(self) -> AutomationService:
+        """Automation executions: start, run, signal, stop, read, resume (made on first use)."""
+        if self._automations is None:
+            from ssm_local.engine.services.automations import AutomationService
+
+            registry = self.documents
+
+            def resolve_document(name: str, version: str | None) -> tuple[str, str, str]:
+                found = registry.get_document(name, document_version=version)
+                return name, str(found["DocumentVersion"]), str(found["Content"])
+
+            def resolve_ssm(name: str) -> Any:
+                parameter = self.parameters.get_parameter(name)
+                if parameter.type == "StringList":
+                    return parameter.value.split(",")
+                return parameter.value
+
+            self._automations = AutomationService(
+                self.store, region=self.region, account_id=self.account_id,
+                resolve_document=resolve_document, resolve_ssm=resolve_ssm, services=self)
+        return self._automations
+
+    def start_automation(self, document: str, parameters: Mapping[str, Any] | None = None,
+                         **options: Any) -> AutomationHandle:
+        """StartAutomationExecution: the runbook and its parameters are checked here (and
+        raise); ``await handle.run()`` runs it. ``document`` is a registry or bundled name, or a
+        loaded ``documents.Document``; ``options`` take ``mode``, ``aws_endpoint_url``,
+        ``attachments_dir``, ``document_version``."""
+        return self.automations.start(document, parameters, **options)
+
+    def send_command(self, document: str, **request: Any) -> CommandHandle:
+        """SendCommand: checks run (and raise) here, then the command runs in the background.
+
+        ``document`` is a file path, a registry name (``name[:version]``) or a bundled name;
+        ``request`` takes ``parameters``, ``instance_ids``, ``targets``, ``max_concurrency``,
+        ``max_errors``, ``timeout_seconds``, ``comment``, ``on_output`` and ``on_progress``.
+        The handle has ``command_id``, ``wait()``, ``await handle``, ``cancel()`` and
+        ``result()`` (the Command and its CommandInvocations in AWS's shape).
+        """
+        return self.commands.send_command(document, **request)
+
+    def close(self) -> None:
+        """Stop background work and close the store's connections."""
+        self.parameters.close()
+        self.store.close()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Engine({self.store.display_url!r})"

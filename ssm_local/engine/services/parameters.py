@@ -1,0 +1,787 @@
+"""Parameter Store: AWS's parameter API with AWS's semantics, on the ssm-local store.
+
+``ParameterStore`` implements PutParameter, GetParameter(s), GetParametersByPath,
+DescribeParameters, GetParameterHistory, DeleteParameter(s), Label/UnlabelParameterVersion and
+the tag calls for parameters. Names, values, tiers, labels and policies are checked by
+``parameter_rules``; every write is one store transaction (retried once if a concurrent writer
+wins a race, then ``TooManyUpdates``). SecureString values are encrypted with the ``KeyRing``
+before they reach the store and decrypted only for ``with_decryption=True``. Reads through
+``get_parameter`` are cached in process, invalidated by this process's writes and, for writes
+made by other processes, after ``cache_ttl`` seconds. Expiration policies are enforced on every
+read; ``process_policies`` deletes expired parameters and emits notification events.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import threading
+import time
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Row
+
+from ssm_local.engine.services import parameter_queries as q
+from ssm_local.engine.services import parameter_rules as rules
+from ssm_local.engine.services.keyring import KeyRing, KeyRingError
+from ssm_local.engine.services.parameter_events import PolicyEvents, policies_of
+from ssm_local.engine.services.parameter_models import (
+    DeleteParametersResult,
+    GetParametersResult,
+    InlinePolicy,
+    LabelParameterVersionResult,
+    Page,
+    Parameter,
+    ParameterEvent,
+    ParameterHistory,
+    ParameterMetadata,
+    PutParameterResult,
+    UnlabelParameterVersionResult,
+)
+from ssm_local.engine.services.parameter_rules import fail, not_found
+from ssm_local.engine.store import Store, StoreConflict
+from ssm_local.engine.store.database import FastCursor
+from ssm_local.engine.store.tables import (
+    ParameterEventRow,
+    ParameterLabelRow,
+    ParameterRow,
+    ParameterTierCountRow,
+    ParameterVersionRow,
+    TagRow,
+)
+
+P: sa.Table = ParameterRow.__table__  # type: ignore[attr-defined]
+V: sa.Table = ParameterVersionRow.__table__  # type: ignore[attr-defined]
+L: sa.Table = ParameterLabelRow.__table__  # type: ignore[attr-defined]
+C: sa.Table = ParameterTierCountRow.__table__  # type: ignore[attr-defined]
+E: sa.Table = ParameterEventRow.__table__  # type: ignore[attr-defined]
+TAGS: sa.Table = TagRow.__table__  # type: ignore[attr-defined]
+
+_COLUMNS = (
+    "type, value, key_id, data_type, tier, description, allowed_pattern, policies, "
+    "last_modified, last_modified_user"
+)
+_VALUES = (
+    ":type, :value, :key_id, :data_type, :tier, :description, :allowed_pattern, :policies, "
+    ":last_modified, :last_modified_user"
+)
+_SQL_SELECT = (
+    "SELECT name, parent, version, oldest_version, expires_at, " + _COLUMNS + " "
+    "FROM parameters WHERE name = :name"
+)
+_SQL_TIER_COUNTS = "SELECT tier, count FROM parameter_tier_counts"
+_SQL_COUNT = "UPDATE parameter_tier_counts SET count = count + :d WHERE tier = :tier"
+_SQL_LABEL_ON_VERSION = (
+    "SELECT label FROM parameter_labels WHERE name = :name AND version = :version LIMIT 1"
+)
+_SQL_DROP_VERSION = "DELETE FROM parameter_versions WHERE name = :name AND version = :version"
+_SQL_INSERT_VERSION = (
+    "INSERT INTO parameter_versions (name, version, " + _COLUMNS + ") "
+    "VALUES (:name, :version, " + _VALUES + ")"
+)
+_SQL_INSERT_PARAMETER = (
+    "INSERT INTO parameters (name, parent, version, oldest_version, expires_at, " + _COLUMNS + ") "
+    "VALUES (:name, :parent, :version, :oldest_version, :expires_at, " + _VALUES + ")"
+)
+_SQL_UPDATE_PARAMETER = (
+    "UPDATE parameters SET version = :version, oldest_version = :oldest_version, "
+    "expires_at = :expires_at, "
+    + ", ".join(f"{c.strip()} = :{c.strip()}" for c in _COLUMNS.split(","))
+    + " WHERE name = :name"
+)
+_SQL_INSERT_TAG = (
+    "INSERT INTO resource_tags (resource_type, resource_id, key, value) "
+    "VALUES ('Parameter', :rid, :key, :value)"
+)
+
+
+class _Expired(Exception):
+    """The parameter's Expiration passed; it must be removed before the write can go on."""
+
+
+Clock = Callable[[], float]
+Subscriber = Callable[[ParameterEvent], None]
+
+
+def _utc(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, tz=UTC)
+
+
+class ParameterStore(PolicyEvents):
+    """The Parameter Store API for one account and region, backed by a ``Store``."""
+
+    def __init__(
+        self,
+        store: Store,
+        keyring: KeyRing,
+        *,
+        region: str = "us-east-1",
+        account_id: str = "123456789012",
+        clock: Clock = time.time,
+        cache_ttl: float | None = 1.0,
+        user: str | None = None,
+    ) -> None:
+        self.store = store
+        self.keyring = keyring
+        self.region = region
+        self.account_id = account_id
+        self.clock = clock
+        self.cache_ttl = cache_ttl
+        self.user = user or f"arn:aws:iam::{account_id}:user/{_login()}"
+        self._cache: dict[tuple[str, bool], tuple[Parameter, float, float | None]] = {}
+        self._cache_names: dict[str, set[tuple[str, bool]]] = {}
+        self._cache_lock = threading.Lock()
+        self._select_for_update = _SQL_SELECT + (
+            " FOR UPDATE" if store.dialect == "postgresql" else ""
+        )
+        self._subscribers: list[Subscriber] = []
+        self._poller: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    # == writes ===================================================================================
+
+    def put_parameter(
+        self,
+        name: str,
+        value: str,
+        *,
+        type: str | None = None,
+        description: str | None = None,
+        key_id: str | None = None,
+        overwrite: bool = False,
+        allowed_pattern: str | None = None,
+        tags: list[dict[str, str]] | None = None,
+        tier: str | None = None,
+        policies: str | None = None,
+        data_type: str | None = None,
+    ) -> PutParameterResult:
+        """PutParameter: create a parameter or (with ``overwrite``) add a version."""
+        name = rules.check_name(name, region=self.region, account_id=self.account_id, for_write=True)
+        if overwrite and tags:
+            raise fail(
+                "ValidationException",
+                "Tags cannot be given together with Overwrite; change the tags of an existing "
+                "parameter with AddTagsToResource or RemoveTagsFromResource.",
+            )
+        if type is not None:
+            rules.check_type(type)
+        if description is not None and len(description) > rules.MAX_DESCRIPTION:
+            raise fail(
+                "ValidationException",
+                f"Description may be at most {rules.MAX_DESCRIPTION} characters.",
+            )
+        if allowed_pattern is not None:
+            rules.compile_pattern(allowed_pattern)
+        checked_tags = rules.check_tags(tags or [])
+        if len(checked_tags) > rules.MAX_TAGS:
+            raise fail("TooManyTagsError", f"A parameter may have at most {rules.MAX_TAGS} tags.")
+        now = self.clock()
+        parsed_policies = None
+        if policies is not None:
+            parsed_policies = rules.parse_policies(policies, now=_utc(now))
+
+        def attempt(cur: FastCursor) -> PutParameterResult:
+            row = cur.one(self._select_for_update, {"name": name})
+            if row is not None and row["expires_at"] is not None and row["expires_at"] <= now:
+                raise _Expired(name)
+            if row is not None and not overwrite:
+                raise fail(
+                    "ParameterAlreadyExists",
+                    f"Parameter {name} already exists; set Overwrite to change its value.",
+                )
+            if row is None and type is None:
+                raise fail("ValidationException", "A Type is required to create a parameter.")
+            old: dict[str, Any] = row or {}
+            new_type = type or old["type"]
+            if row is not None and new_type != old["type"]:
+                raise fail(
+                    "HierarchyTypeMismatchException",
+                    f"Parameter {name} is a {old['type']}; its type cannot change to {new_type}. "
+                    "Create a new parameter instead.",
+                )
+            if key_id is not None and new_type != "SecureString":
+                raise fail("ValidationException", "KeyId applies only to SecureString parameters.")
+            new_key = (
+                (key_id or old.get("key_id") or "alias/aws/ssm")
+                if new_type == "SecureString"
+                else None
+            )
+            new_data_type = rules.check_data_type(data_type or old.get("data_type") or "text", new_type)
+            new_pattern = allowed_pattern if allowed_pattern is not None else old.get("allowed_pattern")
+            new_description = description if description is not None else old.get("description")
+            size = rules.check_value(
+                value, type_=new_type, data_type=new_data_type, allowed_pattern=new_pattern
+            )
+            if parsed_policies is not None:
+                policies_text = (
+                    json.dumps([json.loads(p.text) for p in parsed_policies])
+                    if parsed_policies
+                    else None
+                )
+                policy_list = parsed_policies
+            else:
+                policies_text = old.get("policies")
+                policy_list = policies_of(policies_text)
+            previous_tier = old.get("tier")
+            counts = None
+            if tier == "Intelligent-Tiering" or row is None:
+                counts = dict(cur.all(_SQL_TIER_COUNTS))
+            new_tier = rules.choose_tier(
+                tier,
+                previous=previous_tier,
+                size=size,
+                has_policies=bool(policy_list),
+                standard_full=bool(counts and counts["Standard"] >= rules.TIER_LIMITS["Standard"]),
+            )
+            if new_tier != previous_tier:
+                counts = counts or dict(cur.all(_SQL_TIER_COUNTS))
+                if counts[new_tier] >= rules.TIER_LIMITS[new_tier]:
+                    raise fail(
+                        "ParameterLimitExceeded",
+                        f"The {new_tier} tier already holds its limit of "
+                        f"{rules.TIER_LIMITS[new_tier]:,} parameters; delete some and try again.",
+                    )
+                cur.execute(_SQL_COUNT, {"d": 1, "tier": new_tier})
+                if previous_tier is not None:
+                    cur.execute(_SQL_COUNT, {"d": -1, "tier": previous_tier})
+            expires_at = next((p.at.timestamp() for p in policy_list if p.at is not None), None)
+            stored = self._encrypt(value, new_key, name) if new_type == "SecureString" else value
+            version = 1 if row is None else old["version"] + 1
+            oldest = 1 if row is None else old["oldest_version"]
+            if version - oldest + 1 > rules.MAX_VERSIONS:
+                if cur.one(_SQL_LABEL_ON_VERSION, {"name": name, "version": oldest}) is not None:
+                    raise fail(
+                        "ParameterMaxVersionLimitExceeded",
+                        f"Parameter {name} already has {rules.MAX_VERSIONS} versions and its "
+                        f"oldest, version {oldest}, carries a label, so it cannot be dropped to "
+                        "make room. Move the label to a newer version and try again.",
+                    )
+                cur.execute(_SQL_DROP_VERSION, {"name": name, "version": oldest})
+                oldest += 1
+            fields = {
+                "name": name,
+                "version": version,
+                "type": new_type,
+                "value": stored,
+                "key_id": new_key,
+                "data_type": new_data_type,
+                "tier": new_tier,
+                "description": new_description,
+                "allowed_pattern": new_pattern,
+                "policies": policies_text,
+                "last_modified": now,
+                "last_modified_user": self.user,
+            }
+            cur.execute(_SQL_INSERT_VERSION, fields)
+            extra = {"oldest_version": oldest, "expires_at": expires_at}
+            if row is None:
+                cur.execute(_SQL_INSERT_PARAMETER, {**fields, **extra, "parent": rules.parent_of(name)})
+                if checked_tags:
+                    cur.executemany(
+                        _SQL_INSERT_TAG,
+                        [{"rid": name, "key": k, "value": v} for k, v in checked_tags],
+                    )
+            else:
+                cur.execute(_SQL_UPDATE_PARAMETER, {**fields, **extra})
+            return PutParameterResult(version=version, tier=new_tier)
+
+        try:
+            for tries in (1, 2, 3):
+                try:
+                    with self.store.fast_write() as cur:
+                        return attempt(cur)
+                except _Expired:
+                    self.process_policies()
+                except StoreConflict:
+                    if tries == 3:
+                        raise fail(
+                            "TooManyUpdates",
+                            "Another update to the same parameter happened at the same time; "
+                            "try again.",
+                        ) from None
+            raise fail("TooManyUpdates", "The parameter kept changing; try again.")
+        finally:
+            self._invalidate(name)
+
+    def delete_parameter(self, name: str) -> None:
+        """DeleteParameter: remove a parameter with all its versions, labels and tags."""
+        name = rules.check_name(name, region=self.region, account_id=self.account_id, for_write=False)
+        now = self.clock()
+
+        def attempt(conn: Connection) -> None:
+            row = conn.execute(sa.select(P).where(P.c.name == name).with_for_update()).first()
+            if row is None:
+                raise not_found(name)
+            if row.expires_at is not None and row.expires_at <= now:
+                self._expire(conn, row, now)
+                raise not_found(name)
+            self._remove(conn, row)
+
+        try:
+            self._write(attempt)
+        finally:
+            self._invalidate(name)
+
+    def delete_parameters(self, names: list[str]) -> DeleteParametersResult:
+        """DeleteParameters: up to 10 names; the missing ones come back as InvalidParameters."""
+        if not 1 <= len(names) <= 10:
+            raise fail("ValidationException", f"Give between 1 and 10 names; {len(names)} were given.")
+        deleted: list[str] = []
+        invalid: list[str] = []
+        for name in dict.fromkeys(names):
+            try:
+                self.delete_parameter(name)
+                deleted.append(name)
+            except rules.ParameterStoreError as exc:
+                if exc.code not in ("ParameterNotFound", "ValidationException"):
+                    raise
+                invalid.append(name)
+        return DeleteParametersResult(tuple(deleted), tuple(invalid))
+
+    def label_parameter_version(
+        self, name: str, labels: list[str], parameter_version: int | None = None
+    ) -> LabelParameterVersionResult:
+        """LabelParameterVersion: attach labels (moving them from other versions)."""
+        name = rules.check_name(name, region=self.region, account_id=self.account_id, for_write=False)
+        rules.check_labels_request(labels)
+        valid = [lab for lab in dict.fromkeys(labels) if rules.label_is_valid(lab)]
+        invalid = tuple(lab for lab in labels if not rules.label_is_valid(lab))
+
+        def attempt(conn: Connection) -> LabelParameterVersionResult:
+            row = self._live_row(conn, name, lock=True)
+            version = row.version if parameter_version is None else parameter_version
+            current = _version_labels(conn, name, version)
+            adding = [lab for lab in valid if lab not in current]
+            if len(current) + len(adding) > rules.MAX_LABELS_PER_VERSION:
+                raise fail(
+                    "ParameterVersionLabelLimitExceeded",
+                    f"Version {version} of {name} would have more than "
+                    f"{rules.MAX_LABELS_PER_VERSION} labels; move some to another version first.",
+                )
+            if adding:
+                conn.execute(L.delete().where(L.c.name == name, L.c.label.in_(adding)))
+                conn.execute(
+                    L.insert(), [{"name": name, "label": lab, "version": version} for lab in adding]
+                )
+            return LabelParameterVersionResult(invalid, version)
+
+        try:
+            return self._write(attempt)
+        finally:
+            self._invalidate(name)
+
+    def unlabel_parameter_version(
+        self, name: str, parameter_version: int, labels: list[str]
+    ) -> UnlabelParameterVersionResult:
+        """UnlabelParameterVersion: remove labels from one version."""
+        name = rules.check_name(name, region=self.region, account_id=self.account_id, for_write=False)
+        rules.check_labels_request(labels)
+
+        def attempt(conn: Connection) -> UnlabelParameterVersionResult:
+            self._live_row(conn, name, lock=True)
+            present = _version_labels(conn, name, parameter_version)
+            removed = tuple(lab for lab in dict.fromkeys(labels) if lab in present)
+            invalid = tuple(lab for lab in dict.fromkeys(labels) if lab not in present)
+            if removed:
+                conn.execute(L.delete().where(L.c.name == name, L.c.label.in_(removed)))
+            return UnlabelParameterVersionResult(removed, invalid)
+
+        try:
+            return self._write(attempt)
+        finally:
+            self._invalidate(name)
+
+    # -- tags -------------------------------------------------------------------------------
+
+    def add_tags_to_resource(self, name: str, tags: list[dict[str, str]]) -> None:
+        """AddTagsToResource for ResourceType ``Parameter``: add or replace tags."""
+        checked = rules.check_tags(tags)
+        name = self._tag_target(name)
+
+        def attempt(conn: Connection) -> None:
+            self._live_row(conn, name, lock=True, code="InvalidResourceId")
+            keys = [k for k, _ in checked]
+            existing = set(
+                conn.execute(
+                    sa.select(TAGS.c.key).where(
+                        TAGS.c.resource_type == "Parameter", TAGS.c.resource_id == name
+                    )
+                ).scalars()
+            )
+            if len(existing | set(keys)) > rules.MAX_TAGS:
+                raise fail("TooManyTagsError", f"A parameter may have at most {rules.MAX_TAGS} tags.")
+            conn.execute(
+                TAGS.delete().where(
+                    TAGS.c.resource_type == "Parameter",
+                    TAGS.c.resource_id == name,
+                    TAGS.c.key.in_(keys),
+                )
+            )
+            if checked:
+                conn.execute(
+                    TAGS.insert(),
+                    [
+                        {"resource_type": "Parameter", "resource_id": name, "key": k, "value": v}
+                        for k, v in checked
+                    ],
+                )
+
+        self._write(attempt)
+
+    def remove_tags_from_resource(self, name: str, tag_keys: list[str]) -> None:
+        """RemoveTagsFromResource for ResourceType ``Parameter``."""
+        name = self._tag_target(name)
+
+        def attempt(conn: Connection) -> None:
+            self._live_row(conn, name, lock=True, code="InvalidResourceId")
+            conn.execute(
+                TAGS.delete().where(
+                    TAGS.c.resource_type == "Parameter",
+                    TAGS.c.resource_id == name,
+                    TAGS.c.key.in_(tag_keys),
+                )
+            )
+
+        self._write(attempt)
+
+    def list_tags_for_resource(self, name: str) -> list[dict[str, str]]:
+        """ListTagsForResource for ResourceType ``Parameter``: ``[{"Key", "Value"}]``."""
+        name = self._tag_target(name)
+        with self.store.read() as conn:
+            self._live_row(conn, name, code="InvalidResourceId")
+            rows = conn.execute(
+                sa.select(TAGS.c.key, TAGS.c.value)
+                .where(TAGS.c.resource_type == "Parameter", TAGS.c.resource_id == name)
+                .order_by(TAGS.c.key)
+            ).all()
+        return [{"Key": r.key, "Value": r.value} for r in rows]
+
+    def _tag_target(self, name: str) -> str:
+        try:
+            return rules.check_name(
+                name, region=self.region, account_id=self.account_id, for_write=False
+            )
+        except rules.ParameterStoreError:
+            raise fail("InvalidResourceId", f"{name!r} is not a parameter name.") from None
+
+    # == reads ====================================================================================
+
+    def get_parameter(self, name: str, *, with_decryption: bool = False) -> Parameter:
+        """GetParameter: ``name``, ``name:VERSION`` or ``name:LABEL``."""
+        key = (name, with_decryption)
+        entry = self._cache.get(key)
+        if entry is not None:
+            now = self.clock()
+            if now < entry[1] and (entry[2] is None or now < entry[2]):
+                return entry[0]
+        now = self.clock()
+        with self.store.read() as conn:
+            found, expires_at = self._read_one(conn, name, with_decryption, now)
+        if self.cache_ttl is None or self.cache_ttl > 0:
+            deadline = float("inf") if self.cache_ttl is None else now + self.cache_ttl
+            with self._cache_lock:
+                self._cache[key] = (found, deadline, expires_at)
+                self._cache_names.setdefault(found.name, set()).add(key)
+        return found
+
+    def get_parameters(
+        self, names: list[str], *, with_decryption: bool = False
+    ) -> GetParametersResult:
+        """GetParameters: up to 10 references; unknown ones come back as InvalidParameters."""
+        if not 1 <= len(names) <= 10:
+            raise fail("ValidationException", f"Give between 1 and 10 names; {len(names)} were given.")
+        found: list[Parameter] = []
+        invalid: list[str] = []
+        for reference in dict.fromkeys(names):
+            try:
+                found.append(self.get_parameter(reference, with_decryption=with_decryption))
+            except rules.ParameterStoreError as exc:
+                if exc.code not in ("ParameterNotFound", "ParameterVersionNotFound"):
+                    raise
+                invalid.append(reference)
+        return GetParametersResult(tuple(found), tuple(invalid))
+
+    def get_parameters_by_path(
+        self,
+        path: str,
+        *,
+        recursive: bool = False,
+        parameter_filters: list[dict[str, Any]] | None = None,
+        with_decryption: bool = False,
+        max_results: int | None = None,
+        next_token: str | None = None,
+    ) -> Page[Parameter]:
+        """GetParametersByPath: the parameters under a path, 10 a page at most."""
+        limit = q.check_max_results(max_results, limit=10)
+        condition = q.path_condition(path, recursive)
+        conditions = q.filter_conditions(parameter_filters, by_path=True)
+        after = q.decode_token("path", next_token)
+        now = self.clock()
+        query = sa.select(P).where(condition, *conditions, _alive(now))
+        if after is not None:
+            query = query.where(P.c.name > after)
+        with self.store.read() as conn:
+            rows = conn.execute(query.order_by(P.c.name).limit(limit + 1)).all()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        items = tuple(self._parameter(r, with_decryption) for r in rows)
+        token = q.encode_token("path", rows[-1].name) if more else None
+        return Page(items, token, key="Parameters")
+
+    def describe_parameters(
+        self,
+        *,
+        filters: list[dict[str, Any]] | None = None,
+        parameter_filters: list[dict[str, Any]] | None = None,
+        max_results: int | None = None,
+        next_token: str | None = None,
+    ) -> Page[ParameterMetadata]:
+        """DescribeParameters: metadata (no values), 50 a page at most."""
+        if filters and parameter_filters:
+            raise fail("ValidationException", "Give Filters or ParameterFilters, not both.")
+        limit = q.check_max_results(max_results, limit=50)
+        conditions = q.filter_conditions(
+            parameter_filters or q.legacy_filters(filters), by_path=False
+        )
+        after = q.decode_token("describe", next_token)
+        now = self.clock()
+        query = sa.select(P).where(*conditions, _alive(now))
+        if after is not None:
+            query = query.where(P.c.name > after)
+        with self.store.read() as conn:
+            rows = conn.execute(query.order_by(P.c.name).limit(limit + 1)).all()
+            more = len(rows) > limit
+            rows = rows[:limit]
+            fired = self._fired(conn, [r.name for r in rows if r.policies])
+        items = tuple(
+            ParameterMetadata(
+                name=r.name,
+                arn=self._arn(r.name),
+                type=r.type,
+                key_id=r.key_id,
+                last_modified_date=_utc(r.last_modified),
+                last_modified_user=r.last_modified_user,
+                description=r.description,
+                allowed_pattern=r.allowed_pattern,
+                version=r.version,
+                tier=r.tier,
+                policies=_inline(r.name, r.version, r.policies, fired),
+                data_type=r.data_type,
+            )
+            for r in rows
+        )
+        token = q.encode_token("describe", rows[-1].name) if more else None
+        return Page(items, token, key="Parameters")
+
+    def get_parameter_history(
+        self,
+        name: str,
+        *,
+        with_decryption: bool = False,
+        max_results: int | None = None,
+        next_token: str | None = None,
+    ) -> Page[ParameterHistory]:
+        """GetParameterHistory: every retained version, oldest first, 50 a page at most."""
+        name = rules.check_name(name, region=self.region, account_id=self.account_id, for_write=False)
+        limit = q.check_max_results(max_results, limit=50)
+        after = q.decode_token("history", next_token)
+        with self.store.read() as conn:
+            self._live_row(conn, name)
+            query = sa.select(V).where(V.c.name == name)
+            if after is not None:
+                query = query.where(V.c.version > int(after))
+            rows = conn.execute(query.order_by(V.c.version).limit(limit + 1)).all()
+            labels: dict[int, list[str]] = {}
+            for lab in conn.execute(
+                sa.select(L.c.label, L.c.version).where(L.c.name == name).order_by(L.c.label)
+            ):
+                labels.setdefault(lab.version, []).append(lab.label)
+            fired = self._fired(conn, [name])
+        more = len(rows) > limit
+        rows = rows[:limit]
+        items = tuple(
+            ParameterHistory(
+                name=name,
+                type=r.type,
+                key_id=r.key_id,
+                last_modified_date=_utc(r.last_modified),
+                last_modified_user=r.last_modified_user,
+                description=r.description,
+                value=self._plain(name, r.type, r.value, with_decryption),
+                allowed_pattern=r.allowed_pattern,
+                version=r.version,
+                labels=tuple(labels.get(r.version, ())),
+                tier=r.tier,
+                policies=_inline(name, r.version, r.policies, fired),
+                data_type=r.data_type,
+            )
+            for r in rows
+        )
+        token = q.encode_token("history", rows[-1].version) if more else None
+        return Page(items, token, key="Parameters")
+
+    # == helpers ==================================================================================
+
+    def _write(self, attempt: Callable[[Connection], Any]) -> Any:
+        for tries in (1, 2):
+            try:
+                with self.store.write() as conn:
+                    return attempt(conn)
+            except StoreConflict:
+                if tries == 2:
+                    raise fail(
+                        "TooManyUpdates",
+                        "Another update to the same parameter happened at the same time; try again.",
+                    ) from None
+        raise AssertionError("unreachable")
+
+    def _remove(self, conn: Connection, row: Row[Any]) -> None:
+        name = row.name
+        conn.execute(V.delete().where(V.c.name == name))
+        conn.execute(L.delete().where(L.c.name == name))
+        conn.execute(TAGS.delete().where(TAGS.c.resource_type == "Parameter", TAGS.c.resource_id == name))
+        conn.execute(P.delete().where(P.c.name == name))
+        conn.execute(C.update().where(C.c.tier == row.tier).values(count=C.c.count - 1))
+
+    def _tier_counts(self, conn: Connection) -> dict[str, int]:
+        return {r.tier: r._mapping["count"] for r in conn.execute(sa.select(C))}
+
+    def _live_row(
+        self, conn: Connection, name: str, *, lock: bool = False, code: str = "ParameterNotFound"
+    ) -> Row[Any]:
+        query = sa.select(P).where(P.c.name == name)
+        row = conn.execute(query.with_for_update() if lock else query).first()
+        if row is None or (row.expires_at is not None and row.expires_at <= self.clock()):
+            if code == "ParameterNotFound":
+                raise not_found(name)
+            raise fail(code, f"Parameter {name} was not found.")
+        return row
+
+    def _read_one(
+        self, conn: Connection, reference: str, with_decryption: bool, now: float
+    ) -> tuple[Parameter, float | None]:
+        name, version, label = rules.split_selector(reference)
+        name = rules.check_name(name, region=self.region, account_id=self.account_id, for_write=False)
+        row = conn.execute(sa.select(P).where(P.c.name == name)).first()
+        if row is None or (row.expires_at is not None and row.expires_at <= now):
+            raise not_found(name)
+        if version is None and label is None:
+            return self._parameter(row, with_decryption), row.expires_at
+        if label is not None:
+            version = conn.execute(
+                sa.select(L.c.version).where(L.c.name == name, L.c.label == label)
+            ).scalar()
+            if version is None:
+                raise fail(
+                    "ParameterVersionNotFound",
+                    f"Parameter {name} has no version labelled {label}.",
+                )
+        selected = conn.execute(sa.select(V).where(V.c.name == name, V.c.version == version)).first()
+        if selected is None:
+            raise _version_not_found(name, version)
+        selector = f":{label}" if label is not None else f":{version}"
+        return (
+            Parameter(
+                name=name,
+                type=selected.type,
+                value=self._plain(name, selected.type, selected.value, with_decryption),
+                version=selected.version,
+                last_modified_date=_utc(selected.last_modified),
+                arn=self._arn(name),
+                data_type=selected.data_type,
+                selector=selector,
+            ),
+            row.expires_at,
+        )
+
+    def _parameter(self, row: Row[Any], with_decryption: bool) -> Parameter:
+        return Parameter(
+            name=row.name,
+            type=row.type,
+            value=self._plain(row.name, row.type, row.value, with_decryption),
+            version=row.version,
+            last_modified_date=_utc(row.last_modified),
+            arn=self._arn(row.name),
+            data_type=row.data_type,
+        )
+
+    def _plain(self, name: str, type_: str, stored: str, with_decryption: bool) -> str:
+        if type_ == "SecureString" and with_decryption:
+            try:
+                return self.keyring.decrypt(stored, name)
+            except KeyRingError as exc:
+                raise fail(exc.code, exc.message) from None
+        return stored
+
+    def _encrypt(self, value: str, key_id: str | None, name: str) -> str:
+        try:
+            return self.keyring.encrypt(value, key_id, name)
+        except KeyRingError as exc:
+            raise fail(exc.code, exc.message) from None
+
+    def _arn(self, name: str) -> str:
+        return rules.parameter_arn(name, self.region, self.account_id)
+
+    def _fired(self, conn: Connection, names: list[str]) -> set[str]:
+        if not names:
+            return set()
+        return set(conn.execute(sa.select(E.c.dedupe_key).where(E.c.name.in_(names))).scalars())
+
+    def _invalidate(self, name: str) -> None:
+        with self._cache_lock:
+            for key in self._cache_names.pop(name, ()):
+                self._cache.pop(key, None)
+
+    def clear_cache(self) -> None:
+        """Forget every cached read."""
+        with self._cache_lock:
+            self._cache.clear()
+            self._cache_names.clear()
+
+
+def _alive(now: float) -> sa.ColumnElement[bool]:
+    return sa.or_(P.c.expires_at.is_(None), P.c.expires_at > now)
+
+
+def _inline(name: str, version: int, text: str | None, fired: set[str]) -> tuple[InlinePolicy, ...]:
+    return tuple(
+        InlinePolicy(
+            policy_text=p.text,
+            policy_type=p.type,
+            policy_status="Finished" if f"{name}|{version}|{p.type}" in fired else "Pending",
+        )
+        for p in policies_of(text)
+    )
+
+
+def _version_labels(conn: Connection, name: str, version: int) -> set[str]:
+    """The labels on ``name``'s ``version``; ParameterVersionNotFound when it is not kept."""
+    if not conn.execute(
+        sa.select(V.c.version).where(V.c.name == name, V.c.version == version)
+    ).first():
+        raise _version_not_found(name, version)
+    return set(
+        conn.execute(sa.select(L.c.label).where(L.c.name == name, L.c.version == version)).scalars()
+    )
+
+
+def _version_not_found(name: str, version: int | None) -> rules.ParameterStoreError:
+    return fail(
+        "ParameterVersionNotFound",
+        f"Version {version} of parameter {name} was not found; check the version and try again.",
+    )
+
+
+def _login() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "ssm-local"
+
+
+def names_of(params: Iterable[Parameter]) -> list[str]:
+    """The names of ``params``, in order (a small helper for callers and tests)."""
+    return [p.name for p in params]
