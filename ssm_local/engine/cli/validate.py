@@ -97,9 +97,9 @@ def run_validate(args: argparse.Namespace) -> int:
 
 def not_runnable(document: documents.Document) -> list[documents.Diagnostic]:
     """``--strict``: an error for every step ssm-local has no plugin or action handler for."""
-    from ssm_local.engine.actions import command_plugin
     from ssm_local.engine.automation.actions import automation_action
     from ssm_local.engine.automation.interpreter import INSTANT_ACTIONS, WAITING_ACTIONS
+    from ssm_local.engine.command.plugins import command_plugin
 
     found = []
     for step in document.all_steps():

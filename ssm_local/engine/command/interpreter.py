@@ -8,7 +8,7 @@ fit the node is skipped under 2.2 and fails under 2.0 and 1.2), type-preserving 
 ``interpolationType: ENV_VAR``, the control-flow inputs ``onFailure``, ``onSuccess`` and
 ``finallyStep``, and the exit codes 168 and 169 that skip the remaining steps. A failed step does
 not stop later steps. An overall deadline, and cancellation through ``NodeContext.cancel``, stop
-the run; steps that never started are reported as such. Plugins live in ``ssm_local.engine.actions``.
+the run; steps that never started are reported as such. Plugins live in ``ssm_local.engine.command.plugins``.
 """
 
 from __future__ import annotations
@@ -189,7 +189,7 @@ def _failed(step: Step, message: str, *, started: datetime | None = None,
 async def run_invocation(document: Document, parameters: Mapping[str, Any], node: NodeContext,
                          *, depth: int = 0) -> InvocationResult:
     """Run every step of ``document`` on ``node`` and aggregate the results."""
-    from ssm_local.engine.actions import command_plugin
+    from ssm_local.engine.command.plugins import command_plugin
 
     started = node.clock()
     results: list[PluginResult] = []

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ssm_local.engine.actions.aws_api import (
+from ssm_local.engine.automation.actions import ActionContext, ActionResult
+from ssm_local.engine.automation.actions.aws_api import (
     ActionFailure,
     AwsSession,
     Deadline,
@@ -22,7 +23,6 @@ from ssm_local.engine.actions.aws_api import (
     require,
     wait_until,
 )
-from ssm_local.engine.automation.actions import ActionContext, ActionResult
 
 __all__ = ["POLL_INTERVAL_SECONDS", "handler", "image_result", "wait_for_image"]
 

@@ -26,19 +26,19 @@ SUPPORTED_COMMAND_PLUGINS = (
 def command_plugin(name: str) -> CommandPlugin | None:
     """The handler for Command plugin ``name``; None when ssm-local does not run it."""
     if name == "aws:runShellScript":
-        from ssm_local.engine.actions.run_shell_script import run_shell_script
+        from ssm_local.engine.command.plugins.run_shell_script import run_shell_script
 
         return run_shell_script
     if name in ("aws:runPowerShellScript", "aws:runScript"):  # the agent's legacy alias
-        from ssm_local.engine.actions.run_powershell_script import run_powershell_script
+        from ssm_local.engine.command.plugins.run_powershell_script import run_powershell_script
 
         return run_powershell_script
     if name == "aws:runDocument":
-        from ssm_local.engine.actions.run_document import run_document
+        from ssm_local.engine.command.plugins.run_document import run_document
 
         return run_document
     if name == "aws:downloadContent":
-        from ssm_local.engine.actions.download_content import download_content
+        from ssm_local.engine.command.plugins.download_content import download_content
 
         return download_content
     return None

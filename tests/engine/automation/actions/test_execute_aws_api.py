@@ -12,7 +12,7 @@ import boto3
 import pytest
 import yaml
 
-from ssm_local.engine.actions.aws_api import ActionFailure, operation_name, service_name
+from ssm_local.engine.automation.actions.aws_api import ActionFailure, operation_name, service_name
 from ssm_local.grammar import evaluate_selector, parse_selector
 from tests.conftest import corpus_dir
 

@@ -9,8 +9,8 @@ retried every ``RETRY_INTERVAL_SECONDS`` until the step's timeout. No outputs.
 
 from __future__ import annotations
 
-from ssm_local.engine.actions.aws_api import AwsSession, Deadline, aws_action, require, wait_until
 from ssm_local.engine.automation.actions import ActionContext, ActionResult
+from ssm_local.engine.automation.actions.aws_api import AwsSession, Deadline, aws_action, require, wait_until
 
 __all__ = ["RETRY_INTERVAL_SECONDS", "handler"]
 

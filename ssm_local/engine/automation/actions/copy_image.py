@@ -9,7 +9,8 @@ action then waits, as aws:createImage does, until the new image is ``available``
 
 from __future__ import annotations
 
-from ssm_local.engine.actions.aws_api import (
+from ssm_local.engine.automation.actions import ActionContext, ActionResult
+from ssm_local.engine.automation.actions.aws_api import (
     AwsSession,
     Deadline,
     as_bool,
@@ -17,8 +18,7 @@ from ssm_local.engine.actions.aws_api import (
     optional_inputs,
     require,
 )
-from ssm_local.engine.actions.create_image import image_result
-from ssm_local.engine.automation.actions import ActionContext, ActionResult
+from ssm_local.engine.automation.actions.create_image import image_result
 
 __all__ = ["handler"]
 

@@ -20,8 +20,8 @@ import base64
 import json
 from typing import Any
 
-from ssm_local.engine.actions.aws_api import AwsSession, aws_action, optional_inputs, require
 from ssm_local.engine.automation.actions import ActionContext, ActionResult
+from ssm_local.engine.automation.actions.aws_api import AwsSession, aws_action, optional_inputs, require
 
 __all__ = ["CALL_TIMEOUT_SECONDS", "handler"]
 

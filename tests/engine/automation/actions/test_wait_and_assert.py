@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from ssm_local.engine.actions.wait_for_aws_resource_property import POLL_INTERVAL_SECONDS
+from ssm_local.engine.automation.actions.wait_for_aws_resource_property import POLL_INTERVAL_SECONDS
 
 from .conftest import FakeClock, Moto, Step, Stubbed
 from .test_execute_aws_api import launch

@@ -8,14 +8,14 @@ so more than one fails the step as AWS documents. No outputs.
 
 from __future__ import annotations
 
-from ssm_local.engine.actions.aws_api import (
+from ssm_local.engine.automation.actions import ActionContext, ActionResult
+from ssm_local.engine.automation.actions.aws_api import (
     ActionFailure,
     AwsSession,
     as_string_list,
     aws_action,
     require,
 )
-from ssm_local.engine.automation.actions import ActionContext, ActionResult
 
 __all__ = ["handler"]
 

@@ -14,7 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ssm_local.engine.actions.aws_api import (
+from ssm_local.engine.automation.actions import ActionContext, ActionResult
+from ssm_local.engine.automation.actions.aws_api import (
     ActionFailure,
     AwsSession,
     Deadline,
@@ -24,7 +25,6 @@ from ssm_local.engine.actions.aws_api import (
     require,
     wait_until,
 )
-from ssm_local.engine.automation.actions import ActionContext, ActionResult
 from ssm_local.grammar import Selector, SelectorSyntaxError, evaluate_selector, parse_selector
 
 __all__ = ["POLL_INTERVAL_SECONDS", "PropertyCheck", "Verdict", "handler"]

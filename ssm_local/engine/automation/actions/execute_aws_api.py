@@ -11,8 +11,8 @@ GetObject) fails the step because streaming APIs are not supported.
 
 from __future__ import annotations
 
-from ssm_local.engine.actions.aws_api import AwsSession, aws_action, optional_inputs, require
 from ssm_local.engine.automation.actions import ActionContext, ActionResult
+from ssm_local.engine.automation.actions.aws_api import AwsSession, aws_action, optional_inputs, require
 
 __all__ = ["handler"]
 

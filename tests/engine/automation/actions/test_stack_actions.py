@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from ssm_local.engine.actions.create_stack import POLL_INTERVAL_SECONDS
+from ssm_local.engine.automation.actions.create_stack import POLL_INTERVAL_SECONDS
 
 from .conftest import FakeClock, Moto, Step, Stubbed
 

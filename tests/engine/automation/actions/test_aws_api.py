@@ -16,15 +16,14 @@ import pytest
 from botocore.config import Config
 from botocore.response import StreamingBody
 
-from ssm_local.engine.actions import aws_api
-from ssm_local.engine.actions.aws_api import (
+from ssm_local.engine.automation.actions import ActionResult, automation_action, aws_api
+from ssm_local.engine.automation.actions.aws_api import (
     ActionFailure,
     json_safe,
     operation_name,
     property_text,
     service_name,
 )
-from ssm_local.engine.automation.actions import ActionResult, automation_action
 
 from .conftest import CREDENTIALS, REGION, FakeClock, Step, Stubbed
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from ssm_local.engine.actions.change_instance_state import POLL_INTERVAL_SECONDS
+from ssm_local.engine.automation.actions.change_instance_state import POLL_INTERVAL_SECONDS
 
 from .conftest import FakeClock, Moto, Step, Stubbed
 from .test_execute_aws_api import launch

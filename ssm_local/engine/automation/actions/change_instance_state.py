@@ -14,7 +14,8 @@ aws:runInstances.
 
 from __future__ import annotations
 
-from ssm_local.engine.actions.aws_api import (
+from ssm_local.engine.automation.actions import ActionContext, ActionResult
+from ssm_local.engine.automation.actions.aws_api import (
     ActionFailure,
     AwsSession,
     Deadline,
@@ -24,7 +25,6 @@ from ssm_local.engine.actions.aws_api import (
     require,
     wait_until,
 )
-from ssm_local.engine.automation.actions import ActionContext, ActionResult
 
 __all__ = ["POLL_INTERVAL_SECONDS", "handler", "wait_for_instances"]
 

@@ -9,7 +9,8 @@ does not exist is already deleted: the step succeeds, as DeleteStack itself does
 
 from __future__ import annotations
 
-from ssm_local.engine.actions.aws_api import (
+from ssm_local.engine.automation.actions import ActionContext, ActionResult
+from ssm_local.engine.automation.actions.aws_api import (
     ActionFailure,
     AwsSession,
     Deadline,
@@ -17,8 +18,11 @@ from ssm_local.engine.actions.aws_api import (
     optional_inputs,
     require,
 )
-from ssm_local.engine.actions.create_stack import POLL_INTERVAL_SECONDS, describe_stack, wait_for_stack
-from ssm_local.engine.automation.actions import ActionContext, ActionResult
+from ssm_local.engine.automation.actions.create_stack import (
+    POLL_INTERVAL_SECONDS,
+    describe_stack,
+    wait_for_stack,
+)
 
 __all__ = ["POLL_INTERVAL_SECONDS", "handler"]
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ssm_local.engine.actions.aws_api import (
+from ssm_local.engine.automation.actions import ActionContext, ActionResult
+from ssm_local.engine.automation.actions.aws_api import (
     ActionFailure,
     AwsSession,
     Deadline,
@@ -23,8 +24,7 @@ from ssm_local.engine.actions.aws_api import (
     optional_inputs,
     require,
 )
-from ssm_local.engine.actions.change_instance_state import wait_for_instances
-from ssm_local.engine.automation.actions import ActionContext, ActionResult
+from ssm_local.engine.automation.actions.change_instance_state import wait_for_instances
 
 __all__ = ["handler"]
 

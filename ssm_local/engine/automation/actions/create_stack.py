@@ -21,7 +21,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ssm_local.engine.actions.aws_api import (
+from ssm_local.engine.automation.actions import ActionContext, ActionResult
+from ssm_local.engine.automation.actions.aws_api import (
     ActionFailure,
     AwsSession,
     Deadline,
@@ -30,7 +31,6 @@ from ssm_local.engine.actions.aws_api import (
     require,
     wait_until,
 )
-from ssm_local.engine.automation.actions import ActionContext, ActionResult
 
 __all__ = ["POLL_INTERVAL_SECONDS", "describe_stack", "handler", "wait_for_stack"]
 

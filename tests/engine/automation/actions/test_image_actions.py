@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from ssm_local.engine.actions import delete_image
-from ssm_local.engine.actions.create_image import POLL_INTERVAL_SECONDS
+from ssm_local.engine.automation.actions import delete_image
+from ssm_local.engine.automation.actions.create_image import POLL_INTERVAL_SECONDS
 
 from .conftest import FakeClock, Moto, Step, Stubbed
 from .test_execute_aws_api import launch

@@ -9,9 +9,9 @@ step fails with FailureType ``Verification``, naming the value found.
 
 from __future__ import annotations
 
-from ssm_local.engine.actions.aws_api import AwsSession, aws_action
-from ssm_local.engine.actions.wait_for_aws_resource_property import PropertyCheck
 from ssm_local.engine.automation.actions import ActionContext, ActionResult
+from ssm_local.engine.automation.actions.aws_api import AwsSession, aws_action
+from ssm_local.engine.automation.actions.wait_for_aws_resource_property import PropertyCheck
 
 __all__ = ["handler"]
 

@@ -108,7 +108,7 @@ class ActionResult:
 AutomationAction = Callable[[ActionContext], Awaitable[ActionResult]]
 
 _MODULES: dict[str, str] = {}
-"""Action name → module in ``ssm_local.engine.actions`` exposing ``handler``; filled by ``register``."""
+"""Action name → module of this package exposing ``handler``; filled by ``register``."""
 
 
 _HANDLERS: dict[str, AutomationAction] = {}
@@ -144,21 +144,21 @@ def supported_actions() -> list[str]:
 
 
 for _action, _module in {
-    "aws:executeScript": "ssm_local.engine.actions.execute_script",
-    "aws:executeAwsApi": "ssm_local.engine.actions.execute_aws_api",
-    "aws:waitForAwsResourceProperty": "ssm_local.engine.actions.wait_for_aws_resource_property",
-    "aws:assertAwsResourceProperty": "ssm_local.engine.actions.assert_aws_resource_property",
-    "aws:changeInstanceState": "ssm_local.engine.actions.change_instance_state",
-    "aws:createTags": "ssm_local.engine.actions.create_tags",
-    "aws:createImage": "ssm_local.engine.actions.create_image",
-    "aws:deleteImage": "ssm_local.engine.actions.delete_image",
-    "aws:runInstances": "ssm_local.engine.actions.run_instances",
-    "aws:copyImage": "ssm_local.engine.actions.copy_image",
-    "aws:createStack": "ssm_local.engine.actions.create_stack",
-    "aws:deleteStack": "ssm_local.engine.actions.delete_stack",
-    "aws:invokeLambdaFunction": "ssm_local.engine.actions.invoke_lambda_function",
-    "aws:runCommand": "ssm_local.engine.actions.run_command",
-    "aws:executeAutomation": "ssm_local.engine.actions.execute_automation",
+    "aws:executeScript": "ssm_local.engine.automation.actions.execute_script",
+    "aws:executeAwsApi": "ssm_local.engine.automation.actions.execute_aws_api",
+    "aws:waitForAwsResourceProperty": "ssm_local.engine.automation.actions.wait_for_aws_resource_property",
+    "aws:assertAwsResourceProperty": "ssm_local.engine.automation.actions.assert_aws_resource_property",
+    "aws:changeInstanceState": "ssm_local.engine.automation.actions.change_instance_state",
+    "aws:createTags": "ssm_local.engine.automation.actions.create_tags",
+    "aws:createImage": "ssm_local.engine.automation.actions.create_image",
+    "aws:deleteImage": "ssm_local.engine.automation.actions.delete_image",
+    "aws:runInstances": "ssm_local.engine.automation.actions.run_instances",
+    "aws:copyImage": "ssm_local.engine.automation.actions.copy_image",
+    "aws:createStack": "ssm_local.engine.automation.actions.create_stack",
+    "aws:deleteStack": "ssm_local.engine.automation.actions.delete_stack",
+    "aws:invokeLambdaFunction": "ssm_local.engine.automation.actions.invoke_lambda_function",
+    "aws:runCommand": "ssm_local.engine.automation.actions.run_command",
+    "aws:executeAutomation": "ssm_local.engine.automation.actions.execute_automation",
 }.items():
     register(_action, _module)
 
