@@ -26,7 +26,7 @@ from moto.server import ThreadedMotoServer
 
 from ssm_local import documents
 from ssm_local.engine import Engine
-from ssm_local.engine.automation.clock import FakeClock
+from ssm_local.engine.clock import FakeClock
 from ssm_local.engine.services.automations import AutomationService
 from tests.conftest import corpus_dir
 

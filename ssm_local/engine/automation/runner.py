@@ -19,13 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ssm_local.documents.model import Document
-from ssm_local.engine.automation.actions import (
-    ActionContext,
-    ActionResult,
-    Clock,
-    automation_action,
-    hold,
-)
+from ssm_local.engine.automation.actions import ActionContext, ActionResult, automation_action
 from ssm_local.engine.automation.interpreter import (
     Execute,
     Record,
@@ -36,6 +30,7 @@ from ssm_local.engine.automation.interpreter import (
     next_action,
 )
 from ssm_local.engine.automation.state import FAILED, SUCCESS, ExecutionState
+from ssm_local.engine.clock import Clock, hold
 
 CANCEL_GRACE_SECONDS = 5.0
 MAX_PAYLOAD_BYTES = 100 * 1024

@@ -28,7 +28,6 @@ from ssm_local import documents
 from ssm_local.documents import library
 from ssm_local.documents.model import Document
 from ssm_local.documents.parameters import resolve_parameters
-from ssm_local.engine.automation.actions import Clock, SystemClock
 from ssm_local.engine.automation.interpreter import iso, lookup_for, replay, started_event
 from ssm_local.engine.automation.runner import AutomationRunner, RunnerOptions
 from ssm_local.engine.automation.state import (
@@ -41,6 +40,7 @@ from ssm_local.engine.automation.state import (
     TIMED_OUT,
     ExecutionState,
 )
+from ssm_local.engine.clock import Clock, SystemClock
 from ssm_local.engine.store.automation_tables import (
     AutomationEventRow,
     AutomationExecutionRow,

@@ -12,7 +12,7 @@ import pytest
 
 from ssm_local import documents
 from ssm_local.engine.automation.actions import ActionContext, ActionResult, register_handler
-from ssm_local.engine.automation.clock import FakeClock
+from ssm_local.engine.clock import FakeClock
 from ssm_local.engine.services.automations import AutomationService
 from ssm_local.engine.store.database import Store
 

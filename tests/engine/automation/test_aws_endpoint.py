@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from ssm_local import documents
-from ssm_local.engine.automation.clock import FakeClock
+from ssm_local.engine.clock import FakeClock
 from ssm_local.engine.services.automations import AutomationService
 from ssm_local.engine.store.database import Store
 

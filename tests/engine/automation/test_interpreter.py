@@ -9,7 +9,7 @@ from typing import Any
 
 from ssm_local import documents
 from ssm_local.engine.automation.actions import ActionResult
-from ssm_local.engine.automation.clock import FakeClock
+from ssm_local.engine.clock import FakeClock
 from ssm_local.engine.services.automations import AutomationService
 from tests.engine.automation.conftest import steps
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from ssm_local import documents
-from ssm_local.engine.automation.clock import FakeClock
+from ssm_local.engine.clock import FakeClock
 from ssm_local.engine.services.automations import AutomationService
 from ssm_local.engine.store.database import Store
 

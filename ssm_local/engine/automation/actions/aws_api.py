@@ -38,7 +38,8 @@ from botocore.exceptions import (
 )
 from botocore.response import StreamingBody
 
-from ssm_local.engine.automation.actions import ActionContext, ActionResult, ActionStatus, hold
+from ssm_local.engine.automation.actions import ActionContext, ActionResult, ActionStatus
+from ssm_local.engine.clock import hold
 
 __all__ = [
     "CALL_TIMEOUT_SECONDS",

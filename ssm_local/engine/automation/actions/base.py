@@ -15,43 +15,14 @@ aws:updateVariable) are handled by the interpreter itself, not through this inte
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import importlib
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
+
+from ssm_local.engine.clock import Clock
 
 ActionStatus = Literal["Success", "Failed", "TimedOut", "Cancelled"]
-
-
-class Clock(Protocol):
-    """Time for the runner and the handlers: real in production, fake in tests."""
-
-    def now(self) -> datetime: ...
-
-    async def sleep(self, seconds: float) -> None: ...
-
-
-@contextlib.contextmanager
-def hold(clock: Clock) -> Iterator[None]:
-    """Real work is running: a fake clock must not jump meanwhile (see ``FakeClock.hold``)."""
-    holder = getattr(clock, "hold", None)
-    if holder is None:
-        yield
-        return
-    with holder():
-        yield
-
-
-class SystemClock:
-    """The real clock."""
-
-    def now(self) -> datetime:
-        return datetime.now(UTC)
-
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(max(seconds, 0))
 
 
 ClientFactory = Callable[[str], Any]
@@ -169,10 +140,7 @@ __all__ = [
     "ActionStatus",
     "AutomationAction",
     "ClientFactory",
-    "Clock",
-    "SystemClock",
     "automation_action",
-    "hold",
     "register",
     "register_handler",
     "supported_actions",

@@ -24,7 +24,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from ssm_local.engine.automation.actions import ActionContext, ActionResult, hold
+from ssm_local.engine.automation.actions import ActionContext, ActionResult
+from ssm_local.engine.clock import hold
 
 MAX_PAYLOAD_BYTES = 100 * 1024
 MAX_LIST_ITEMS = 100

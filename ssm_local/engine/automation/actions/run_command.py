@@ -15,7 +15,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from ssm_local.engine.automation.actions import ActionContext, ActionResult, hold
+from ssm_local.engine.automation.actions import ActionContext, ActionResult
+from ssm_local.engine.clock import hold
 from ssm_local.grammar.errors import SsmLocalError
 
 

@@ -197,7 +197,7 @@ def test_runner_timeout_cancels_a_call_cleanly(stub_step: Step, stubbed: Stubbed
 def test_virtual_time_stands_still_during_a_call(stubbed: Stubbed) -> None:
     """With the runner's fake clock, a call in its thread is real work: the clock must not skip
     to the step's timeout while the loop waits for it (that timed out every AWS step)."""
-    from ssm_local.engine.automation.clock import FakeClock as RunnerClock
+    from ssm_local.engine.clock import FakeClock as RunnerClock
 
     _slow(stubbed, 0.2)
     handler = automation_action("aws:executeAwsApi")

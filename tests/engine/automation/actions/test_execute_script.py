@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from ssm_local.engine.automation.actions import ActionContext, ActionResult, SystemClock
+from ssm_local.engine.automation.actions import ActionContext, ActionResult
 from ssm_local.engine.automation.actions.execute_script import handler
+from ssm_local.engine.clock import SystemClock
 
 
 def _run(inputs: dict[str, Any], *, attachments: Path | None = None, timeout: float = 30,

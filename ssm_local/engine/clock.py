@@ -1,11 +1,14 @@
-"""Clocks for the Automation runner: the real one, and a fake one for tests and dry runs.
+"""Time for the whole engine: one ``Clock`` interface, the real clock and a fake one.
 
-``FakeClock`` keeps virtual time. ``sleep(seconds)`` waits until virtual time reaches its wake-up
-time; whenever every task of the event loop is blocked (nothing else runs for a few loop
-iterations), the clock jumps to the earliest pending wake-up. A seven-day approval timeout or a
-one-hour ``aws:sleep`` therefore takes no real time, and a step timeout still races its step as
-it would in real time. Handlers that do real I/O (a subprocess, a network call) run inside
-``clock.hold()``: while any hold is open, virtual time stands still.
+Every service, interpreter and node context that needs the time takes a ``Clock`` instead of
+calling ``time.time()`` or ``datetime.now()``, so tests and dry runs can skip time.
+``SystemClock`` is the real clock. ``FakeClock`` keeps virtual time: ``sleep(seconds)`` waits
+until virtual time reaches its wake-up time; whenever every task of the event loop is blocked
+(nothing else runs for a few loop iterations), the clock jumps to the earliest pending wake-up, so
+a seven-day approval timeout or a one-hour ``aws:sleep`` takes no real time while a step timeout
+still races its step as it would in real time. ``advance(seconds)`` moves it by hand. Work that
+does real I/O (a subprocess, a network call) runs inside ``hold(clock)``: while any hold is open,
+virtual time stands still.
 """
 
 from __future__ import annotations
@@ -14,12 +17,53 @@ import asyncio
 import contextlib
 import heapq
 import itertools
+import time as _time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
-from ssm_local.engine.automation.actions import SystemClock
+__all__ = ["Clock", "FakeClock", "SystemClock", "hold"]
 
-__all__ = ["FakeClock", "SystemClock"]
+
+class Clock(Protocol):
+    """Time for the engine: real in production, fake in tests and dry runs."""
+
+    def now(self) -> datetime:
+        """The current time, timezone-aware UTC."""
+        ...
+
+    def time(self) -> float:
+        """The current time as epoch seconds (what the store keeps)."""
+        ...
+
+    async def sleep(self, seconds: float) -> None:
+        """Wait ``seconds`` (at once for zero or less)."""
+        ...
+
+
+@contextlib.contextmanager
+def hold(clock: Clock) -> Iterator[None]:
+    """Real work is running: a fake clock must not jump meanwhile (see ``FakeClock.hold``)."""
+    holder = getattr(clock, "hold", None)
+    if holder is None:
+        yield
+        return
+    with holder():
+        yield
+
+
+class SystemClock:
+    """The real clock."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def time(self) -> float:
+        return _time.time()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(max(seconds, 0))
+
 
 _IDLE_SPINS = 20
 
@@ -45,6 +89,9 @@ class FakeClock:
 
     def now(self) -> datetime:
         return self._now
+
+    def time(self) -> float:
+        return self._now.timestamp()
 
     def advance(self, seconds: float) -> None:
         """Move time forward by hand, waking every sleeper that is due."""
