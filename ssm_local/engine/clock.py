@@ -71,7 +71,10 @@ _IDLE_SPINS = 20
 class FakeClock:
     """Virtual time that jumps forward when the event loop is otherwise idle."""
 
-    def __init__(self, start: datetime | None = None) -> None:
+    def __init__(self, start: datetime | float | None = None) -> None:
+        """``start``: a timezone-aware datetime or epoch seconds; 2026-01-01T00:00:00Z by default."""
+        if isinstance(start, int | float):
+            start = datetime.fromtimestamp(start, UTC)
         self._now = start or datetime(2026, 1, 1, tzinfo=UTC)
         self._sleepers: list[tuple[datetime, int, asyncio.Future[None]]] = []
         self._counter = itertools.count()

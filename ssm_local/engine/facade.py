@@ -11,12 +11,12 @@ call ``close()``.
 from __future__ import annotations
 
 import os
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from ssm_local.engine.clock import Clock, SystemClock
 from ssm_local.engine.services.keyring import KeyRing
 from ssm_local.engine.services.parameters import ParameterStore
 from ssm_local.engine.store import Store, ssm_local_home
@@ -43,7 +43,7 @@ class Engine:
         environ: Mapping[str, str] | None = None,
         region: str = DEFAULT_REGION,
         account_id: str = DEFAULT_ACCOUNT_ID,
-        clock: Callable[[], float] = time.time,
+        clock: Clock | None = None,
         keyring: KeyRing | None = None,
         cache_ttl: float | None = 1.0,
     ) -> None:
@@ -53,7 +53,7 @@ class Engine:
             url = default_store_url({**env, "SSM_LOCAL_HOME": str(self.home)})
         self.region = region
         self.account_id = account_id
-        self.clock = clock
+        self.clock: Clock = clock or SystemClock()
         self.store = Store(url)
         self.keyring = keyring or KeyRing.from_environment(
             self.home, env, region=region, account_id=account_id
@@ -63,7 +63,7 @@ class Engine:
             self.keyring,
             region=region,
             account_id=account_id,
-            clock=clock,
+            clock=self.clock,
             cache_ttl=cache_ttl,
         )
         self._documents: DocumentRegistry | None = None
@@ -128,7 +128,8 @@ class Engine:
 
             self._automations = AutomationService(
                 self.store, region=self.region, account_id=self.account_id,
-                resolve_document=resolve_document, resolve_ssm=resolve_ssm, services=self)
+                resolve_document=resolve_document, resolve_ssm=resolve_ssm, services=self,
+                clock=self.clock)
         return self._automations
 
     def start_automation(self, document: str, parameters: Mapping[str, Any] | None = None,

@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import enum
 import re
-import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from ssm_local.engine.clock import Clock, SystemClock
 from ssm_local.grammar.errors import ApiError, ExecutionError
 
 __all__ = [
@@ -331,9 +331,10 @@ class InvocationState:
 class RateController:
     """Decides which targets to send next and tracks the Command's status.
 
-    ``targets`` are node ids in sending order (no duplicates). ``clock`` returns seconds (epoch
-    by default). With ``delivery_timeout_seconds``, targets still unsent that long after the
-    controller was created become Delivery Timed Out when :meth:`expire` is called. With
+    ``targets`` are node ids in sending order (no duplicates). ``clock`` gives the time (the system
+    clock by default; only ``clock.time()`` is read). With ``delivery_timeout_seconds``, targets
+    still unsent that long after the controller was created become Delivery Timed Out when
+    :meth:`expire` is called. With
     ``ramp_up``, call :meth:`acknowledge` when an invocation has started on its node (a
     completion also acknowledges it).
 
@@ -349,7 +350,7 @@ class RateController:
         max_errors: str | int | MaxErrors | None = None,
         ramp_up: bool = False,
         delivery_timeout_seconds: float | None = None,
-        clock: Callable[[], float] = time.time,
+        clock: Clock | None = None,
     ) -> None:
         if len(set(targets)) != len(targets):
             raise ExecutionError("rate control needs distinct targets; a target is listed twice")
@@ -360,8 +361,8 @@ class RateController:
         )
         self._errors_limit = max_errors if isinstance(max_errors, MaxErrors) else MaxErrors.parse(max_errors)
         self._targets = list(targets)
-        self._clock = clock
-        self._created_at = clock()
+        self._clock: Clock = clock or SystemClock()
+        self._created_at = self._clock.time()
         self._ramp_up = ramp_up
         self._delivery_timeout = delivery_timeout_seconds
         self.max_concurrency = self._concurrency_limit.resolve(len(self._targets))
@@ -434,7 +435,7 @@ class RateController:
         room = self.window() - len(self._in_flight)
         if room <= 0:
             return []
-        now = self._clock()
+        now = self._clock.time()
         batch, self._unsent = self._unsent[:room], self._unsent[room:]
         for target in batch:
             self._in_flight[target] = None
@@ -460,7 +461,7 @@ class RateController:
         del self._in_flight[target]
         self._acknowledged.add(target)
         previous = self._states[target]
-        self._states[target] = InvocationState(target, details, previous.requested_at, self._clock())
+        self._states[target] = InvocationState(target, details, previous.requested_at, self._clock.time())
         if details.counts_as_error:
             self.error_count += 1
             if self.error_count > self.allowed_errors and not self.stopped:
@@ -479,14 +480,14 @@ class RateController:
     def expire(self) -> list[str]:
         """Mark targets still unsent after the delivery timeout Delivery Timed Out."""
         deadline = self.deadline()
-        if deadline is None or self._clock() < deadline:
+        if deadline is None or self._clock.time() < deadline:
             return []
         expired = list(self._unsent)
         self._close_unsent(InvocationStatusDetails.DELIVERY_TIMED_OUT)
         return expired
 
     def _close_unsent(self, details: InvocationStatusDetails) -> None:
-        now = self._clock()
+        now = self._clock.time()
         for target in self._unsent:
             self._states[target] = InvocationState(target, details, None, now)
         self._unsent = []

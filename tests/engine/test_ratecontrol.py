@@ -10,6 +10,7 @@ import asyncio
 
 import pytest
 
+from ssm_local.engine.clock import FakeClock
 from ssm_local.engine.executors import InvocationRequest, MockExecutor, ProcessResult
 from ssm_local.engine.ratecontrol import (
     MAX_CONCURRENCY_PATTERN,
@@ -25,17 +26,6 @@ from ssm_local.grammar.errors import ApiError, ExecutionError
 
 S = InvocationStatusDetails
 C = CommandStatusDetails
-
-
-class FakeClock:
-    def __init__(self, start: float = 1_767_225_600.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 def targets(count: int) -> list[str]:
@@ -240,7 +230,7 @@ def test_ramp_up_counts_completions_as_acknowledgements() -> None:
 
 def test_in_flight_invocations_finish_after_the_threshold() -> None:
     names = targets(10)
-    clock = FakeClock()
+    clock = FakeClock(1_767_225_600.0)
     controller = RateController(names, max_concurrency="5", max_errors="0", clock=clock)
     assert controller.next_targets() == names[:5]
     clock.advance(3)
@@ -251,7 +241,7 @@ def test_in_flight_invocations_finish_after_the_threshold() -> None:
     for name in names[5:]:
         invocation = controller.invocation(name)
         assert (invocation.status_details, invocation.status) == (S.TERMINATED, "Failed")
-        assert invocation.requested_at is None and invocation.finished_at == clock.now
+        assert invocation.requested_at is None and invocation.finished_at == clock.time()
     assert not controller.finished
     assert controller.state().status_details is C.IN_PROGRESS
     # The four still running report in; failures can exceed MaxErrors.
@@ -311,11 +301,11 @@ def test_cancel_before_anything_was_sent() -> None:
 
 def test_delivery_timeout_on_a_fake_clock() -> None:
     names = targets(3)
-    clock = FakeClock()
+    clock = FakeClock(1_767_225_600.0)
     controller = RateController(names, max_concurrency="1", delivery_timeout_seconds=100, clock=clock)
-    assert controller.deadline() == clock.now + 100
+    assert controller.deadline() == clock.time() + 100
     assert controller.next_targets() == [names[0]]
-    assert controller.invocation(names[0]).requested_at == clock.now
+    assert controller.invocation(names[0]).requested_at == clock.time()
     clock.advance(99)
     assert controller.expire() == []
     clock.advance(1)

@@ -17,10 +17,11 @@ import asyncio
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from ssm_local.documents.model import Document, Step
+from ssm_local.engine.clock import Clock, SystemClock
 from ssm_local.engine.command.results import (
     CANCELLED,
     FAILED,
@@ -61,10 +62,6 @@ DocumentResolver = Callable[[str], Document]
 """Finds a document by ``name`` or ``name:version`` for aws:runDocument and downloadContent."""
 
 
-def _utc() -> datetime:
-    return datetime.now(UTC)
-
-
 @dataclass
 class NodeContext:
     """Everything about the node and the command that a plugin needs."""
@@ -79,7 +76,7 @@ class NodeContext:
     resolve_document: DocumentResolver | None = None
     cancel: asyncio.Event = field(default_factory=asyncio.Event)
     on_output: OutputSink | None = None
-    clock: Callable[[], datetime] = _utc
+    clock: Clock = field(default_factory=SystemClock)
     deadline: float | None = None
     """``loop.time()`` after which the invocation is out of time (the overall timeout)."""
 
@@ -191,7 +188,7 @@ async def run_invocation(document: Document, parameters: Mapping[str, Any], node
     """Run every step of ``document`` on ``node`` and aggregate the results."""
     from ssm_local.engine.command.plugins import command_plugin
 
-    started = node.clock()
+    started = node.clock.now()
     results: list[PluginResult] = []
     skip_rest = False
     steps = command_steps(document)
@@ -246,4 +243,4 @@ async def run_invocation(document: Document, parameters: Mapping[str, Any], node
                 results[-1] = PluginResult(
                     result.name, result.plugin, SUCCESS, "Success", 168, result.started_at,
                     result.finished_at, result.stdout, result.stderr, skip_remaining=True)
-    return InvocationResult.aggregate(results, started, node.clock())
+    return InvocationResult.aggregate(results, started, node.clock.now())

@@ -23,7 +23,6 @@ import functools
 import hashlib
 import json
 import threading
-import time
 import uuid
 from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -38,6 +37,7 @@ from ssm_local.documents import Document
 from ssm_local.documents import library as bundled
 from ssm_local.documents.parameters import resolve_parameters
 from ssm_local.engine import ratecontrol
+from ssm_local.engine.clock import Clock, SystemClock
 from ssm_local.engine.command import InvocationResult, NodeContext, PluginResult, run_invocation
 from ssm_local.engine.command.results import (
     CANCELLED,
@@ -287,13 +287,13 @@ class CommandService:
     """Run Command over the nodes of a ``NodeRegistry``, with history in a ``Store``."""
 
     def __init__(self, store: Store, nodes: NodeRegistry, *, region: str = "us-east-1",
-                 clock: Callable[[], float] = time.time, registry: DocumentLookup | None = None,
+                 clock: Clock | None = None, registry: DocumentLookup | None = None,
                  resolve_ssm: SsmResolver | None = None,
                  executor_factory: Callable[[Node], Executor] | None = None) -> None:
         self.store = store
         self.nodes = nodes
         self.region = region
-        self.clock = clock
+        self.clock: Clock = clock or SystemClock()
         self.registry = registry
         self.resolve_ssm = resolve_ssm
         self.executor_factory = executor_factory
@@ -336,7 +336,7 @@ class CommandService:
         concurrency = ratecontrol.MaxConcurrency.parse(max_concurrency).text
         errors = ratecontrol.MaxErrors.parse(max_errors).text
         command_id = str(uuid.uuid4())
-        now = self.clock()
+        now = self.clock.time()
         with self.store.write() as conn:
             conn.execute(sa.insert(_COMMANDS), {
                 "command_id": command_id, "document_name": resolved.name,
@@ -496,7 +496,7 @@ class CommandService:
             persister.command_changed(command_values)
 
         async def invoke(node: Node) -> InvocationResult:
-            persister.started(node.node_id, self.clock())
+            persister.started(node.node_id, self.clock.time())
             return await self._invoke(prepared, node, local, pool, on_output)
 
         running: dict[str, asyncio.Future[InvocationResult]] = {}
@@ -551,7 +551,7 @@ class CommandService:
             send()
             while not all_done.is_set():
                 deadline = controller.deadline()
-                timeout = None if deadline is None else max(deadline - self.clock(), 0.01)
+                timeout = None if deadline is None else max(deadline - self.clock.time(), 0.01)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(all_done.wait(), timeout)
                 if not all_done.is_set():
@@ -595,19 +595,19 @@ class CommandService:
             platform=node.platform_type, region=self.region,
             work_dir=self.nodes.work_dir(node, prepared.command_id),
             resolve_document=self._plugin_document, cancel=prepared.node_cancel[node.node_id],
-            on_output=sink, clock=lambda: datetime.now(UTC),
+            on_output=sink, clock=self.clock,
             deadline=(loop.time() + prepared.timeout_seconds
                       if prepared.timeout_seconds is not None else None),
         )
-        started = datetime.now(UTC)
+        started = self.clock.now()
         try:
             return await run_invocation(prepared.resolved.document, prepared.parameters, context)
         except Exception as exc:  # a bug below must not take the other invocations down
             step = prepared.resolved.document.steps[0] if prepared.resolved.document.steps else None
             failed = PluginResult(step.name if step else "ssm-local", step.action if step else "",
-                                  FAILED, "Failed", -1, started, datetime.now(UTC),
+                                  FAILED, "Failed", -1, started, self.clock.now(),
                                   stderr=f"ssm-local internal error: {type(exc).__name__}: {exc}\n")
-            return InvocationResult.aggregate([failed], started, datetime.now(UTC))
+            return InvocationResult.aggregate([failed], started, self.clock.now())
 
     # --- reads ---------------------------------------------------------------------------------
 

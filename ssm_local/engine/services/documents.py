@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -25,6 +24,7 @@ from sqlalchemy.engine import Connection
 
 from ssm_local import documents
 from ssm_local.documents import library
+from ssm_local.engine.clock import Clock, SystemClock
 from ssm_local.engine.services.parameter_queries import decode_token, encode_token
 from ssm_local.engine.store import Store, StoreConflict
 from ssm_local.engine.store.tables import DocumentRow, DocumentVersionRow, TagRow
@@ -73,11 +73,11 @@ class DocumentRegistry:
     """SSM documents for one account and region."""
 
     def __init__(self, store: Store, *, region: str = "us-east-1",
-                 account_id: str = "123456789012", clock: Callable[[], float] = time.time) -> None:
+                 account_id: str = "123456789012", clock: Clock | None = None) -> None:
         self.store = store
         self.region = region
         self.account_id = account_id
-        self.clock = clock
+        self.clock: Clock = clock or SystemClock()
 
     # -- writes -----------------------------------------------------------------------------
 
@@ -95,7 +95,7 @@ class DocumentRegistry:
                         "amazon or amzn.")
         summary = self._check_content(content, name, document_type, document_format)
         self._check_version_name(version_name)
-        now = self.clock()
+        now = self.clock.time()
 
         def attempt(conn: Connection) -> None:
             if conn.execute(sa.select(D.c.name).where(D.c.name == name)).first() or (
@@ -125,7 +125,7 @@ class DocumentRegistry:
         """UpdateDocument: a new latest version (only the latest may be updated)."""
         self._owned(name)
         self._check_version_name(version_name)
-        now = self.clock()
+        now = self.clock.time()
 
         def attempt(conn: Connection) -> None:
             doc = conn.execute(sa.select(D).where(D.c.name == name).with_for_update()).first()

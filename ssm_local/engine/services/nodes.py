@@ -17,8 +17,7 @@ import platform as pyplatform
 import re
 import secrets
 import socket
-import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +26,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from ssm_local.engine.clock import Clock, SystemClock
 from ssm_local.engine.executors import Executor, LocalExecutor, SshConnectionPool, SshExecutor, SshTarget
 from ssm_local.engine.store import Store
 from ssm_local.engine.store.command_tables import NodeRow
@@ -177,10 +177,10 @@ def _check_tags(tags: Mapping[str, str]) -> dict[str, str]:
 class NodeRegistry:
     """Nodes in the store: add, list, remove, look up, resolve targets, make executors."""
 
-    def __init__(self, store: Store, *, clock: Callable[[], float] = time.time,
+    def __init__(self, store: Store, *, clock: Clock | None = None,
                  home: Path | None = None) -> None:
         self.store = store
-        self.clock = clock
+        self.clock: Clock = clock or SystemClock()
         self.home = home
         self._local_base: str | None = None
 
@@ -206,7 +206,7 @@ class NodeRegistry:
                 "node_id": new_node_id(), "name": name, "kind": "self",
                 "platform_type": platform_type, "platform_name": platform_name,
                 "platform_version": platform_version, "computer_name": computer,
-                "registration_date": self.clock(),
+                "registration_date": self.clock.time(),
             })
             row = conn.execute(sa.select(_NODES).where(_NODES.c.kind == "self")).mappings().one()
             return self._load(row, conn)
@@ -396,7 +396,7 @@ class NodeRegistry:
             node_id = new_node_id()
             conn.execute(sa.insert(_NODES), {
                 "node_id": node_id, "name": name, "kind": kind,
-                "registration_date": self.clock(), **fields,
+                "registration_date": self.clock.time(), **fields,
             })
             self._write_tags(conn, node_id, checked)
             row = conn.execute(sa.select(_NODES).where(_NODES.c.node_id == node_id)).mappings().one()

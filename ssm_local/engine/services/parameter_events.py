@@ -23,6 +23,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Row
 
+from ssm_local.engine.clock import Clock
 from ssm_local.engine.services import parameter_rules as rules
 from ssm_local.engine.services.parameter_models import ParameterEvent
 from ssm_local.engine.store.tables import ParameterEventRow, ParameterRow
@@ -53,7 +54,7 @@ class PolicyEvents:
     store: Store
     region: str
     account_id: str
-    clock: Callable[[], float]
+    clock: Clock
     _subscribers: list[Subscriber]
     _poller: threading.Thread | None
     _stop: threading.Event
@@ -73,7 +74,7 @@ class PolicyEvents:
 
     def process_policies(self) -> list[ParameterEvent]:
         """Apply due policies now: delete expired parameters, emit due notifications."""
-        now = self.clock()
+        now = self.clock.time()
         with self.store.read() as conn:
             rows = conn.execute(sa.select(P).where(P.c.policies.is_not(None))).all()
         new: list[ParameterEvent] = []

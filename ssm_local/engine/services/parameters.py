@@ -16,7 +16,6 @@ from __future__ import annotations
 import getpass
 import json
 import threading
-import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -24,6 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
+from ssm_local.engine.clock import Clock, SystemClock
 from ssm_local.engine.services import parameter_queries as q
 from ssm_local.engine.services import parameter_rules as rules
 from ssm_local.engine.services.keyring import KeyRing, KeyRingError
@@ -102,7 +102,6 @@ class _Expired(Exception):
     """The parameter's Expiration passed; it must be removed before the write can go on."""
 
 
-Clock = Callable[[], float]
 Subscriber = Callable[[ParameterEvent], None]
 
 
@@ -120,7 +119,7 @@ class ParameterStore(PolicyEvents):
         *,
         region: str = "us-east-1",
         account_id: str = "123456789012",
-        clock: Clock = time.time,
+        clock: Clock | None = None,
         cache_ttl: float | None = 1.0,
         user: str | None = None,
     ) -> None:
@@ -128,7 +127,7 @@ class ParameterStore(PolicyEvents):
         self.keyring = keyring
         self.region = region
         self.account_id = account_id
-        self.clock = clock
+        self.clock: Clock = clock or SystemClock()
         self.cache_ttl = cache_ttl
         self.user = user or f"arn:aws:iam::{account_id}:user/{_login()}"
         self._cache: dict[tuple[str, bool], tuple[Parameter, float, float | None]] = {}
@@ -178,7 +177,7 @@ class ParameterStore(PolicyEvents):
         checked_tags = rules.check_tags(tags or [])
         if len(checked_tags) > rules.MAX_TAGS:
             raise fail("TooManyTagsError", f"A parameter may have at most {rules.MAX_TAGS} tags.")
-        now = self.clock()
+        now = self.clock.time()
         parsed_policies = None
         if policies is not None:
             parsed_policies = rules.parse_policies(policies, now=_utc(now))
@@ -309,7 +308,7 @@ class ParameterStore(PolicyEvents):
     def delete_parameter(self, name: str) -> None:
         """DeleteParameter: remove a parameter with all its versions, labels and tags."""
         name = rules.check_name(name, region=self.region, account_id=self.account_id, for_write=False)
-        now = self.clock()
+        now = self.clock.time()
 
         def attempt(conn: Connection) -> None:
             row = conn.execute(sa.select(P).where(P.c.name == name).with_for_update()).first()
@@ -474,10 +473,10 @@ class ParameterStore(PolicyEvents):
         key = (name, with_decryption)
         entry = self._cache.get(key)
         if entry is not None:
-            now = self.clock()
+            now = self.clock.time()
             if now < entry[1] and (entry[2] is None or now < entry[2]):
                 return entry[0]
-        now = self.clock()
+        now = self.clock.time()
         with self.store.read() as conn:
             found, expires_at = self._read_one(conn, name, with_decryption, now)
         if self.cache_ttl is None or self.cache_ttl > 0:
@@ -519,7 +518,7 @@ class ParameterStore(PolicyEvents):
         condition = q.path_condition(path, recursive)
         conditions = q.filter_conditions(parameter_filters, by_path=True)
         after = q.decode_token("path", next_token)
-        now = self.clock()
+        now = self.clock.time()
         query = sa.select(P).where(condition, *conditions, _alive(now))
         if after is not None:
             query = query.where(P.c.name > after)
@@ -547,7 +546,7 @@ class ParameterStore(PolicyEvents):
             parameter_filters or q.legacy_filters(filters), by_path=False
         )
         after = q.decode_token("describe", next_token)
-        now = self.clock()
+        now = self.clock.time()
         query = sa.select(P).where(*conditions, _alive(now))
         if after is not None:
             query = query.where(P.c.name > after)
@@ -654,7 +653,7 @@ class ParameterStore(PolicyEvents):
     ) -> Row[Any]:
         query = sa.select(P).where(P.c.name == name)
         row = conn.execute(query.with_for_update() if lock else query).first()
-        if row is None or (row.expires_at is not None and row.expires_at <= self.clock()):
+        if row is None or (row.expires_at is not None and row.expires_at <= self.clock.time()):
             if code == "ParameterNotFound":
                 raise not_found(name)
             raise fail(code, f"Parameter {name} was not found.")

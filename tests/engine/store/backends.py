@@ -16,20 +16,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from ssm_local.engine.clock import FakeClock
+
 BACKENDS = ("sqlite", "postgresql")
-
-
-class FakeClock:
-    """A clock the tests move by hand (epoch seconds)."""
-
-    def __init__(self, start: float = 1_767_225_600.0) -> None:  # 2026-01-01T00:00:00Z
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 def postgres_admin_url() -> str:
@@ -70,4 +59,5 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    """The engine's fake clock at 2026-01-01T00:00:00Z; tests move it with ``advance``."""
+    return FakeClock(1_767_225_600.0)

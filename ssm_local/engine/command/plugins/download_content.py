@@ -26,7 +26,7 @@ FETCH_TIMEOUT = 60
 
 
 def _fail(ctx: StepContext, message: str) -> PluginResult:
-    now = ctx.node.clock()
+    now = ctx.node.clock.now()
     return PluginResult(ctx.step.name, ctx.step.action, FAILED, "Failed", 1, now, now,
                         stderr=message + "\n")
 
@@ -58,7 +58,7 @@ async def download_content(ctx: StepContext) -> PluginResult:
     # The agent decodes inputs with Go's encoding/json, which matches keys case-insensitively:
     # AWS-ApplyAnsiblePlaybooks writes SourceType and SourceInfo.
     inputs = {key[:1].lower() + key[1:]: value for key, value in ctx.inputs.items()}
-    started = ctx.node.clock()
+    started = ctx.node.clock.now()
     source_type = inputs.get("sourceType")
     if source_type not in ("HTTP", "SSMDocument"):
         return _fail(ctx, f"sourceType {source_type} is not supported by ssm-local "
@@ -113,5 +113,5 @@ async def download_content(ctx: StepContext) -> PluginResult:
     status = SUCCESS if result.ok else FAILED
     return PluginResult(ctx.step.name, ctx.step.action, status,
                         "Success" if result.ok else "Failed", result.exit_code, started,
-                        ctx.node.clock(), result.stdout_text,
+                        ctx.node.clock.now(), result.stdout_text,
                         result.stderr_text + (result.error + "\n" if result.error else ""))

@@ -27,7 +27,7 @@ from ssm_local.grammar.errors import DocumentError, ParameterError
 
 def _fail(ctx: StepContext, message: str) -> PluginResult:
     return PluginResult(ctx.step.name, ctx.step.action, FAILED, "Failed", 1,
-                        ctx.node.clock(), ctx.node.clock(), stderr=message.rstrip("\n") + "\n")
+                        ctx.node.clock.now(), ctx.node.clock.now(), stderr=message.rstrip("\n") + "\n")
 
 
 def _parameters(value: Any) -> dict[str, Any]:
@@ -73,7 +73,7 @@ async def _read_local(ctx: StepContext, path: str) -> tuple[str, str]:
 
 async def run_document(ctx: StepContext) -> PluginResult:
     inputs = ctx.inputs
-    started = ctx.node.clock()
+    started = ctx.node.clock.now()
     if ctx.depth + 1 >= MAX_DOCUMENT_DEPTH + 1:
         return _fail(ctx, f"aws:runDocument nesting is limited to {MAX_DOCUMENT_DEPTH} levels")
     kind = inputs.get("documentType")
@@ -82,7 +82,7 @@ async def run_document(ctx: StepContext) -> PluginResult:
         return _fail(ctx, "aws:runDocument needs documentPath")
     if path == "AWS-Noop":
         return PluginResult(ctx.step.name, ctx.step.action, SUCCESS, "Success", 0, started,
-                            ctx.node.clock())
+                            ctx.node.clock.now())
     try:
         if kind == "SSMDocument":
             if ctx.node.resolve_document is None:
@@ -106,5 +106,5 @@ async def run_document(ctx: StepContext) -> PluginResult:
         return _fail(ctx, f"aws:runDocument {path}: {message}")
     inner = await run_invocation(document, parameters, ctx.node, depth=ctx.depth + 1)
     return PluginResult(ctx.step.name, ctx.step.action, inner.status, inner.status_details,
-                        inner.response_code, started, ctx.node.clock(), inner.stdout,
+                        inner.response_code, started, ctx.node.clock.now(), inner.stdout,
                         inner.stderr)
