@@ -14,7 +14,6 @@ read; ``process_policies`` deletes expired parameters and emits notification eve
 from __future__ import annotations
 
 import getpass
-import json
 import threading
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -24,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
 from ssm_local.engine.clock import Clock, SystemClock
+from ssm_local.engine.services import parameter_put as put
 from ssm_local.engine.services import parameter_queries as q
 from ssm_local.engine.services import parameter_rules as rules
 from ssm_local.engine.services.keyring import KeyRing, KeyRingError
@@ -60,48 +60,6 @@ C: sa.Table = ParameterTierCountRow.__table__  # type: ignore[attr-defined]
 E: sa.Table = ParameterEventRow.__table__  # type: ignore[attr-defined]
 TAGS: sa.Table = TagRow.__table__  # type: ignore[attr-defined]
 
-_COLUMNS = (
-    "type, value, key_id, data_type, tier, description, allowed_pattern, policies, "
-    "last_modified, last_modified_user"
-)
-_VALUES = (
-    ":type, :value, :key_id, :data_type, :tier, :description, :allowed_pattern, :policies, "
-    ":last_modified, :last_modified_user"
-)
-_SQL_SELECT = (
-    "SELECT name, parent, version, oldest_version, expires_at, " + _COLUMNS + " "
-    "FROM parameters WHERE name = :name"
-)
-_SQL_TIER_COUNTS = "SELECT tier, count FROM parameter_tier_counts"
-_SQL_COUNT = "UPDATE parameter_tier_counts SET count = count + :d WHERE tier = :tier"
-_SQL_LABEL_ON_VERSION = (
-    "SELECT label FROM parameter_labels WHERE name = :name AND version = :version LIMIT 1"
-)
-_SQL_DROP_VERSION = "DELETE FROM parameter_versions WHERE name = :name AND version = :version"
-_SQL_INSERT_VERSION = (
-    "INSERT INTO parameter_versions (name, version, " + _COLUMNS + ") "
-    "VALUES (:name, :version, " + _VALUES + ")"
-)
-_SQL_INSERT_PARAMETER = (
-    "INSERT INTO parameters (name, parent, version, oldest_version, expires_at, " + _COLUMNS + ") "
-    "VALUES (:name, :parent, :version, :oldest_version, :expires_at, " + _VALUES + ")"
-)
-_SQL_UPDATE_PARAMETER = (
-    "UPDATE parameters SET version = :version, oldest_version = :oldest_version, "
-    "expires_at = :expires_at, "
-    + ", ".join(f"{c.strip()} = :{c.strip()}" for c in _COLUMNS.split(","))
-    + " WHERE name = :name"
-)
-_SQL_INSERT_TAG = (
-    "INSERT INTO resource_tags (resource_type, resource_id, key, value) "
-    "VALUES ('Parameter', :rid, :key, :value)"
-)
-
-
-class _Expired(Exception):
-    """The parameter's Expiration passed; it must be removed before the write can go on."""
-
-
 Subscriber = Callable[[ParameterEvent], None]
 
 
@@ -133,9 +91,7 @@ class ParameterStore(PolicyEvents):
         self._cache: dict[tuple[str, bool], tuple[Parameter, float, float | None]] = {}
         self._cache_names: dict[str, set[tuple[str, bool]]] = {}
         self._cache_lock = threading.Lock()
-        self._select_for_update = _SQL_SELECT + (
-            " FOR UPDATE" if store.dialect == "postgresql" else ""
-        )
+        self._select_for_update = put.select_sql(for_update=store.dialect == "postgresql")
         self._subscribers: list[Subscriber] = []
         self._poller: threading.Thread | None = None
         self._stop = threading.Event()
@@ -157,142 +113,31 @@ class ParameterStore(PolicyEvents):
         policies: str | None = None,
         data_type: str | None = None,
     ) -> PutParameterResult:
-        """PutParameter: create a parameter or (with ``overwrite``) add a version."""
-        name = rules.check_name(name, region=self.region, account_id=self.account_id, for_write=True)
-        if overwrite and tags:
-            raise fail(
-                "ValidationException",
-                "Tags cannot be given together with Overwrite; change the tags of an existing "
-                "parameter with AddTagsToResource or RemoveTagsFromResource.",
-            )
-        if type is not None:
-            rules.check_type(type)
-        if description is not None and len(description) > rules.MAX_DESCRIPTION:
-            raise fail(
-                "ValidationException",
-                f"Description may be at most {rules.MAX_DESCRIPTION} characters.",
-            )
-        if allowed_pattern is not None:
-            rules.compile_pattern(allowed_pattern)
-        checked_tags = rules.check_tags(tags or [])
-        if len(checked_tags) > rules.MAX_TAGS:
-            raise fail("TooManyTagsError", f"A parameter may have at most {rules.MAX_TAGS} tags.")
-        now = self.clock.time()
-        parsed_policies = None
-        if policies is not None:
-            parsed_policies = rules.parse_policies(policies, now=_utc(now))
+        """PutParameter: create a parameter (``type`` required) or, with ``overwrite``, add a
+        version to it; returns ``PutParameterResult`` (``{"Version", "Tier"}``).
 
-        def attempt(cur: FastCursor) -> PutParameterResult:
-            row = cur.one(self._select_for_update, {"name": name})
-            if row is not None and row["expires_at"] is not None and row["expires_at"] <= now:
-                raise _Expired(name)
-            if row is not None and not overwrite:
-                raise fail(
-                    "ParameterAlreadyExists",
-                    f"Parameter {name} already exists; set Overwrite to change its value.",
-                )
-            if row is None and type is None:
-                raise fail("ValidationException", "A Type is required to create a parameter.")
-            old: dict[str, Any] = row or {}
-            new_type = type or old["type"]
-            if row is not None and new_type != old["type"]:
-                raise fail(
-                    "HierarchyTypeMismatchException",
-                    f"Parameter {name} is a {old['type']}; its type cannot change to {new_type}. "
-                    "Create a new parameter instead.",
-                )
-            if key_id is not None and new_type != "SecureString":
-                raise fail("ValidationException", "KeyId applies only to SecureString parameters.")
-            new_key = (
-                (key_id or old.get("key_id") or "alias/aws/ssm")
-                if new_type == "SecureString"
-                else None
-            )
-            new_data_type = rules.check_data_type(data_type or old.get("data_type") or "text", new_type)
-            new_pattern = allowed_pattern if allowed_pattern is not None else old.get("allowed_pattern")
-            new_description = description if description is not None else old.get("description")
-            size = rules.check_value(
-                value, type_=new_type, data_type=new_data_type, allowed_pattern=new_pattern
-            )
-            if parsed_policies is not None:
-                policies_text = (
-                    json.dumps([json.loads(p.text) for p in parsed_policies])
-                    if parsed_policies
-                    else None
-                )
-                policy_list = parsed_policies
-            else:
-                policies_text = old.get("policies")
-                policy_list = policies_of(policies_text)
-            previous_tier = old.get("tier")
-            counts = None
-            if tier == "Intelligent-Tiering" or row is None:
-                counts = dict(cur.all(_SQL_TIER_COUNTS))
-            new_tier = rules.choose_tier(
-                tier,
-                previous=previous_tier,
-                size=size,
-                has_policies=bool(policy_list),
-                standard_full=bool(counts and counts["Standard"] >= rules.TIER_LIMITS["Standard"]),
-            )
-            if new_tier != previous_tier:
-                counts = counts or dict(cur.all(_SQL_TIER_COUNTS))
-                if counts[new_tier] >= rules.TIER_LIMITS[new_tier]:
-                    raise fail(
-                        "ParameterLimitExceeded",
-                        f"The {new_tier} tier already holds its limit of "
-                        f"{rules.TIER_LIMITS[new_tier]:,} parameters; delete some and try again.",
-                    )
-                cur.execute(_SQL_COUNT, {"d": 1, "tier": new_tier})
-                if previous_tier is not None:
-                    cur.execute(_SQL_COUNT, {"d": -1, "tier": previous_tier})
-            expires_at = next((p.at.timestamp() for p in policy_list if p.at is not None), None)
-            stored = self._encrypt(value, new_key, name) if new_type == "SecureString" else value
-            version = 1 if row is None else old["version"] + 1
-            oldest = 1 if row is None else old["oldest_version"]
-            if version - oldest + 1 > rules.MAX_VERSIONS:
-                if cur.one(_SQL_LABEL_ON_VERSION, {"name": name, "version": oldest}) is not None:
-                    raise fail(
-                        "ParameterMaxVersionLimitExceeded",
-                        f"Parameter {name} already has {rules.MAX_VERSIONS} versions and its "
-                        f"oldest, version {oldest}, carries a label, so it cannot be dropped to "
-                        "make room. Move the label to a newer version and try again.",
-                    )
-                cur.execute(_SQL_DROP_VERSION, {"name": name, "version": oldest})
-                oldest += 1
-            fields = {
-                "name": name,
-                "version": version,
-                "type": new_type,
-                "value": stored,
-                "key_id": new_key,
-                "data_type": new_data_type,
-                "tier": new_tier,
-                "description": new_description,
-                "allowed_pattern": new_pattern,
-                "policies": policies_text,
-                "last_modified": now,
-                "last_modified_user": self.user,
-            }
-            cur.execute(_SQL_INSERT_VERSION, fields)
-            extra = {"oldest_version": oldest, "expires_at": expires_at}
-            if row is None:
-                cur.execute(_SQL_INSERT_PARAMETER, {**fields, **extra, "parent": rules.parent_of(name)})
-                if checked_tags:
-                    cur.executemany(
-                        _SQL_INSERT_TAG,
-                        [{"rid": name, "key": k, "value": v} for k, v in checked_tags],
-                    )
-            else:
-                cur.execute(_SQL_UPDATE_PARAMETER, {**fields, **extra})
-            return PutParameterResult(version=version, tier=new_tier)
-
+        ``tags`` (``[{"Key", "Value"}]``) only on creation; ``policies`` is the JSON text of
+        the Policies array. Raises ``ParameterStoreError`` with ParameterAlreadyExists,
+        ValidationException, HierarchyTypeMismatchException, HierarchyLevelLimitExceededException,
+        ParameterPatternMismatchException, InvalidAllowedPatternException, TooManyTagsError,
+        ParameterLimitExceeded (the tier is full), ParameterMaxVersionLimitExceeded (100 versions
+        and the oldest is labelled), the policy errors (InvalidPolicyTypeException,
+        InvalidPolicyAttributeException, PoliciesLimitExceededException,
+        IncompatiblePolicyException), InvalidKeyId (an unknown KeyId), KeyRingUnreadable, or
+        TooManyUpdates. The steps are in ``parameter_put``.
+        """
+        request = put.check_request(
+            name, value, type=type, description=description, key_id=key_id, overwrite=overwrite,
+            allowed_pattern=allowed_pattern, tags=tags, tier=tier, policies=policies,
+            data_type=data_type, region=self.region, account_id=self.account_id,
+            now=self.clock.time(),
+        )
         try:
             for tries in (1, 2, 3):
                 try:
                     with self.store.fast_write() as cur:
-                        return attempt(cur)
-                except _Expired:
+                        return self._put_version(cur, request)
+                except put.Expired:
                     self.process_policies()
                 except StoreConflict:
                     if tries == 3:
@@ -303,7 +148,25 @@ class ParameterStore(PolicyEvents):
                         ) from None
             raise fail("TooManyUpdates", "The parameter kept changing; try again.")
         finally:
-            self._invalidate(name)
+            self._invalidate(request.name)
+
+    def _put_version(self, cur: FastCursor, request: put.PutRequest) -> PutParameterResult:
+        """One PutParameter transaction: check against the stored parameter, choose the tier,
+        encrypt, make room for the version and write it."""
+        row = cur.one(self._select_for_update, {"name": request.name})
+        new = put.check_against(request, row)
+        tier = put.move_tier(cur, request, row, new)
+        stored = (
+            self._encrypt(request.value, new.key_id, request.name)
+            if new.type == "SecureString"
+            else request.value
+        )
+        version, oldest = put.next_version(cur, request.name, row)
+        put.write(
+            cur, request, new, created=row is None, tier=tier, stored_value=stored,
+            version=version, oldest_version=oldest, user=self.user,
+        )
+        return PutParameterResult(version=version, tier=tier)
 
     def delete_parameter(self, name: str) -> None:
         """DeleteParameter: remove a parameter with all its versions, labels and tags."""
