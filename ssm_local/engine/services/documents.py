@@ -24,8 +24,8 @@ from sqlalchemy.engine import Connection
 
 from ssm_local import documents
 from ssm_local.documents import library
+from ssm_local.engine import wire
 from ssm_local.engine.clock import Clock, SystemClock
-from ssm_local.engine.services.parameter_queries import decode_token, encode_token
 from ssm_local.engine.store import Store, StoreConflict
 from ssm_local.engine.store.tables import DocumentRow, DocumentVersionRow, TagRow
 from ssm_local.grammar.errors import ApiError
@@ -228,7 +228,7 @@ class DocumentRegistry:
             content = (json.dumps(data, indent=2) if document_format == "JSON"
                        else yaml.safe_dump(data, sort_keys=False))
             fmt = document_format
-        return _drop_none({
+        return wire.drop_none({
             "Name": name, "CreatedDate": row["created_date"], "DisplayName": doc["display_name"],
             "VersionName": row["version_name"], "DocumentVersion": str(row["version"]),
             "Status": row["status"], "Content": content, "DocumentType": doc["document_type"],
@@ -244,7 +244,7 @@ class DocumentRegistry:
                 sa.select(TAGS.c.key, TAGS.c.value).where(
                     TAGS.c.resource_type == "Document", TAGS.c.resource_id == name
                 ).order_by(TAGS.c.key))]
-        return _drop_none({
+        return wire.drop_none({
             "Hash": row["hash"], "HashType": "Sha256", "Name": name,
             "DisplayName": doc["display_name"], "VersionName": row["version_name"],
             "Owner": doc["owner"], "CreatedDate": row["created_date"], "Status": row["status"],
@@ -266,14 +266,14 @@ class DocumentRegistry:
         limit = 50 if max_results is None else max_results
         if not 1 <= limit <= 50:
             raise _fail("ValidationException", "MaxResults must be between 1 and 50.")
-        after = decode_token("documents", next_token)
+        after = _decode_token("documents", next_token)
         identifiers = [d for d in self._identifiers() if _matches(d, filters or [])]
         if after is not None:
             identifiers = [d for d in identifiers if d["Name"] > after]
         page = identifiers[:limit]
         out: dict[str, Any] = {"DocumentIdentifiers": page}
         if len(identifiers) > limit:
-            out["NextToken"] = encode_token("documents", page[-1]["Name"])
+            out["NextToken"] = wire.encode_token("documents", page[-1]["Name"])
         return out
 
     def list_document_versions(self, name: str, *, max_results: int | None = None,
@@ -283,17 +283,17 @@ class DocumentRegistry:
         if not 1 <= limit <= 50:
             raise _fail("ValidationException", "MaxResults must be between 1 and 50.")
         doc, versions = self._all_versions(name)
-        before = decode_token("versions", next_token)
+        before = _decode_token("versions", next_token)
         rows = [v for v in versions if before is None or v["version"] < int(before)]
         page = rows[:limit]
-        out: dict[str, Any] = {"DocumentVersions": [_drop_none({
+        out: dict[str, Any] = {"DocumentVersions": [wire.drop_none({
             "Name": name, "DisplayName": doc["display_name"],
             "DocumentVersion": str(v["version"]), "VersionName": v["version_name"],
             "CreatedDate": v["created_date"], "IsDefaultVersion": v["version"] == doc["default_version"],
             "DocumentFormat": v["document_format"], "Status": v["status"],
         }) for v in page]}
         if len(rows) > limit:
-            out["NextToken"] = encode_token("versions", page[-1]["version"])
+            out["NextToken"] = wire.encode_token("versions", page[-1]["version"])
         return out
 
     # -- helpers ----------------------------------------------------------------------------
@@ -422,8 +422,9 @@ class DocumentRegistry:
             rows = conn.execute(sa.select(DV).where(DV.c.name == name)
                                 .order_by(DV.c.version.desc())).all()
         stored: dict[str, Any] = dict(doc_row._mapping)
-        stored["created_date"] = _utc(float(stored["created_date"]))
-        versions = [{**dict(r._mapping), "created_date": _utc(float(r.created_date))} for r in rows]
+        stored["created_date"] = wire.from_epoch(float(stored["created_date"]))
+        versions = [{**dict(r._mapping), "created_date": wire.from_epoch(float(r.created_date))}
+                    for r in rows]
         return stored, versions
 
     def _identifiers(self) -> list[dict[str, Any]]:
@@ -431,7 +432,7 @@ class DocumentRegistry:
         for name in library.names():
             text = library.read(name)
             document = documents.load(text, source=name)
-            out.append(_drop_none({
+            out.append(wire.drop_none({
                 "Name": name, "CreatedDate": _LIBRARY_CREATED, "Owner": "Amazon",
                 "DocumentVersion": "1", "DocumentType": _library_type(text),
                 "SchemaVersion": document.schema_version, "DocumentFormat": _format_of(name),
@@ -447,9 +448,9 @@ class DocumentRegistry:
             for t in conn.execute(sa.select(TAGS).where(TAGS.c.resource_type == "Document")):
                 tags.setdefault(t.resource_id, []).append({"Key": t.key, "Value": t.value})
         for r in rows:
-            out.append(_drop_none({
-                "Name": r.name, "CreatedDate": _utc(float(r.created_date)), "DisplayName": r.display_name,
-                "Owner": r.owner, "VersionName": r.version_name,
+            out.append(wire.drop_none({
+                "Name": r.name, "CreatedDate": wire.from_epoch(float(r.created_date)),
+                "DisplayName": r.display_name, "Owner": r.owner, "VersionName": r.version_name,
                 "DocumentVersion": str(r.default_version), "DocumentType": r.document_type,
                 "SchemaVersion": r.schema_version, "DocumentFormat": r.document_format,
                 "PlatformTypes": json.loads(r.platform_types), "TargetType": r.target_type,
@@ -491,8 +492,8 @@ def _matches(identifier: dict[str, Any], filters: list[dict[str, Any]]) -> bool:
 def _parameter(p: Any) -> dict[str, Any]:
     out = {"Name": p.name, "Type": p.type, "Description": p.description}
     if p.has_default:
-        out["DefaultValue"] = p.default if isinstance(p.default, str) else json.dumps(p.default)
-    return _drop_none(out)
+        out["DefaultValue"] = wire.to_string(p.default)
+    return wire.drop_none(out)
 
 
 def _platforms(document: Any) -> list[str]:
@@ -517,9 +518,8 @@ def _format_of(name: str) -> str:
     return "YAML" if found is not None and found.suffix == ".yaml" else "JSON"
 
 
-def _utc(epoch: float) -> datetime:
-    return datetime.fromtimestamp(epoch, tz=UTC)
-
-
-def _drop_none(data: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in data.items() if v is not None}
+def _decode_token(kind: str, token: str | None) -> str | int | None:
+    try:
+        return wire.decode_token(kind, token)
+    except wire.InvalidNextToken as exc:
+        raise _fail(exc.code, exc.message) from None

@@ -23,6 +23,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Row
 
+from ssm_local.engine import wire
 from ssm_local.engine.clock import Clock
 from ssm_local.engine.services import parameter_rules as rules
 from ssm_local.engine.services.parameter_models import ParameterEvent
@@ -35,10 +36,6 @@ P: sa.Table = ParameterRow.__table__  # type: ignore[attr-defined]
 E: sa.Table = ParameterEventRow.__table__  # type: ignore[attr-defined]
 
 Subscriber = Callable[[ParameterEvent], None]
-
-
-def _utc(epoch: float) -> datetime:
-    return datetime.fromtimestamp(epoch, tz=UTC)
 
 
 def policies_of(text: str | None) -> list[rules.Policy]:
@@ -82,7 +79,7 @@ class PolicyEvents:
             for policy in policies_of(row.policies):
                 due = None
                 if policy.type == "Expiration" and policy.at is not None:
-                    due = policy.at.timestamp()
+                    due = wire.to_epoch(policy.at)
                 elif policy.type == "ExpirationNotification" and policy.amount is not None:
                     expiry = row.expires_at
                     due = None if expiry is None else expiry - policy.amount.total_seconds()
@@ -164,7 +161,7 @@ class PolicyEvents:
     def _events_since(self, conn: Connection, since_id: int) -> list[ParameterEvent]:
         rows = conn.execute(sa.select(E).where(E.c.id > since_id).order_by(E.c.id)).all()
         return [
-            ParameterEvent(r.id, _utc(r.time), r.name, r.policy_type, json.loads(r.detail))
+            ParameterEvent(r.id, wire.from_epoch(r.time), r.name, r.policy_type, json.loads(r.detail))
             for r in rows
         ]
 
@@ -180,7 +177,7 @@ class PolicyEvents:
             "detail-type": "Parameter Store Policy Action",
             "source": "aws.ssm",
             "account": self.account_id,
-            "time": _utc(now).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "time": wire.iso8601_seconds(wire.from_epoch(now)),
             "region": self.region,
             "resources": [self._arn(row.name)],
             "detail": {

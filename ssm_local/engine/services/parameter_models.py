@@ -12,11 +12,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
+from ssm_local.engine.wire import drop_none
+
 T = TypeVar("T")
-
-
-def _drop_none(data: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in data.items() if v is not None}
 
 
 @dataclass(frozen=True)
@@ -49,7 +47,7 @@ class Parameter:
     selector: str | None = None
 
     def to_api(self) -> dict[str, Any]:
-        return _drop_none(
+        return drop_none(
             {
                 "Name": self.name,
                 "Type": self.type,
@@ -85,7 +83,7 @@ class ParameterMetadata:
     data_type: str
 
     def to_api(self) -> dict[str, Any]:
-        return _drop_none(
+        return drop_none(
             {
                 "Name": self.name,
                 "ARN": self.arn,
@@ -122,7 +120,7 @@ class ParameterHistory:
     data_type: str
 
     def to_api(self) -> dict[str, Any]:
-        return _drop_none(
+        return drop_none(
             {
                 "Name": self.name,
                 "Type": self.type,

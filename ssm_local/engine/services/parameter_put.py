@@ -110,7 +110,7 @@ class NewVersion:
 
     @property
     def expires_at(self) -> float | None:
-        return next((p.at.timestamp() for p in self.policies if p.at is not None), None)
+        return next((wire.to_epoch(p.at) for p in self.policies if p.at is not None), None)
 
 
 def select_sql(*, for_update: bool) -> str:

@@ -16,12 +16,12 @@ from __future__ import annotations
 import getpass
 import threading
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
+from ssm_local.engine import wire
 from ssm_local.engine.clock import Clock, SystemClock
 from ssm_local.engine.services import parameter_put as put
 from ssm_local.engine.services import parameter_queries as q
@@ -61,10 +61,6 @@ E: sa.Table = ParameterEventRow.__table__  # type: ignore[attr-defined]
 TAGS: sa.Table = TagRow.__table__  # type: ignore[attr-defined]
 
 Subscriber = Callable[[ParameterEvent], None]
-
-
-def _utc(epoch: float) -> datetime:
-    return datetime.fromtimestamp(epoch, tz=UTC)
 
 
 class ParameterStore(PolicyEvents):
@@ -424,7 +420,7 @@ class ParameterStore(PolicyEvents):
                 arn=self._arn(r.name),
                 type=r.type,
                 key_id=r.key_id,
-                last_modified_date=_utc(r.last_modified),
+                last_modified_date=wire.from_epoch(r.last_modified),
                 last_modified_user=r.last_modified_user,
                 description=r.description,
                 allowed_pattern=r.allowed_pattern,
@@ -469,7 +465,7 @@ class ParameterStore(PolicyEvents):
                 name=name,
                 type=r.type,
                 key_id=r.key_id,
-                last_modified_date=_utc(r.last_modified),
+                last_modified_date=wire.from_epoch(r.last_modified),
                 last_modified_user=r.last_modified_user,
                 description=r.description,
                 value=self._plain(name, r.type, r.value, with_decryption),
@@ -551,7 +547,7 @@ class ParameterStore(PolicyEvents):
                 type=selected.type,
                 value=self._plain(name, selected.type, selected.value, with_decryption),
                 version=selected.version,
-                last_modified_date=_utc(selected.last_modified),
+                last_modified_date=wire.from_epoch(selected.last_modified),
                 arn=self._arn(name),
                 data_type=selected.data_type,
                 selector=selector,
@@ -565,7 +561,7 @@ class ParameterStore(PolicyEvents):
             type=row.type,
             value=self._plain(row.name, row.type, row.value, with_decryption),
             version=row.version,
-            last_modified_date=_utc(row.last_modified),
+            last_modified_date=wire.from_epoch(row.last_modified),
             arn=self._arn(row.name),
             data_type=row.data_type,
         )
