@@ -70,7 +70,18 @@ def _missing(name: str) -> DocumentRegistryError:
 
 
 class DocumentRegistry:
-    """SSM documents for one account and region."""
+    """SSM documents for one account and region.
+
+    Every method raises ``DocumentRegistryError`` (``.code`` is AWS's error code); a name
+    that is neither stored nor bundled is InvalidDocument, a version or VersionName the
+    document does not have is InvalidDocumentVersion, and a write that loses a race with
+    another writer is TooManyUpdates. Answers are dicts in AWS's response shapes, members
+    that have no value left out; a ``DocumentDescription`` is ``{"Hash", "HashType": "Sha256",
+    "Name", "DisplayName"?, "VersionName"?, "Owner", "CreatedDate", "Status",
+    "DocumentVersion", "Description"?, "Parameters"?: [{"Name", "Type", "Description"?,
+    "DefaultValue"?}], "PlatformTypes", "DocumentType", "SchemaVersion"?, "LatestVersion",
+    "DefaultVersion", "DocumentFormat", "TargetType"?, "Tags": [{"Key", "Value"}]}``.
+    """
 
     def __init__(self, store: Store, *, region: str = "us-east-1",
                  account_id: str = "123456789012", clock: Clock | None = None) -> None:
@@ -87,7 +98,15 @@ class DocumentRegistry:
         target_type: str | None = None, display_name: str | None = None,
         tags: list[dict[str, str]] | None = None,
     ) -> dict[str, Any]:
-        """CreateDocument: version 1 of a new document; returns ``DocumentDescription``."""
+        """CreateDocument: version 1 of a new document; returns its ``DocumentDescription``.
+
+        ``content`` is checked as a ``document_type`` document in ``document_format`` (JSON,
+        YAML or TEXT); ``tags`` are ``[{"Key", "Value"}]``. Raises ValidationException (a bad
+        or reserved name, DocumentType, DocumentFormat or VersionName, no content),
+        MaxDocumentSizeExceeded (over 64 KB), InvalidDocumentContent (the content is not a valid
+        document of that type; ``.diagnostics`` holds the findings), DocumentAlreadyExists
+        (stored or bundled), TooManyUpdates.
+        """
         self._check_name(name)
         if name.lower().startswith(("aws", "amazon", "amzn")):
             raise _fail("ValidationException",
@@ -122,7 +141,16 @@ class DocumentRegistry:
         document_format: str = "JSON", version_name: str | None = None,
         target_type: str | None = None, display_name: str | None = None,
     ) -> dict[str, Any]:
-        """UpdateDocument: a new latest version (only the latest may be updated)."""
+        """UpdateDocument: a new latest version from ``content`` (``document_version``, if
+        given, must name the latest); returns the new version's ``DocumentDescription``.
+
+        Raises InvalidDocumentOperation (an AWS-owned document), InvalidDocument,
+        InvalidDocumentVersion (not the latest version), InvalidDocumentSchemaVersion
+        (schemaVersion 1.2 cannot be updated), ValidationException, MaxDocumentSizeExceeded,
+        InvalidDocumentContent, DuplicateDocumentContent (the same as the latest version),
+        DuplicateDocumentVersionName, DocumentVersionLimitExceeded (1,000 versions),
+        TooManyUpdates.
+        """
         self._owned(name)
         self._check_version_name(version_name)
         now = self.clock.time()
@@ -168,7 +196,13 @@ class DocumentRegistry:
         return self.describe_document(name, document_version="$LATEST")
 
     def update_document_default_version(self, name: str, document_version: str) -> dict[str, Any]:
-        """UpdateDocumentDefaultVersion."""
+        """UpdateDocumentDefaultVersion: make ``document_version`` (a number, ``$LATEST`` or
+        ``$DEFAULT``) the default; returns ``{"Description": {"Name", "DefaultVersion",
+        "DefaultVersionName"?}}``.
+
+        Raises InvalidDocumentOperation (an AWS-owned document), InvalidDocument,
+        InvalidDocumentVersion, TooManyUpdates.
+        """
         self._owned(name)
 
         def attempt(conn: Connection) -> dict[str, Any]:
@@ -186,7 +220,12 @@ class DocumentRegistry:
 
     def delete_document(self, name: str, *, document_version: str | None = None,
                         version_name: str | None = None, force: bool = False) -> None:
-        """DeleteDocument: the whole document, or one version that is not the default."""
+        """DeleteDocument: the whole document with its tags, or, given ``document_version``
+        or ``version_name``, that one version (``force`` is accepted and changes nothing).
+
+        Raises InvalidDocumentOperation (an AWS-owned document, or the version is the
+        default), InvalidDocument, InvalidDocumentVersion, TooManyUpdates.
+        """
         self._owned(name)
 
         def attempt(conn: Connection) -> None:
@@ -217,7 +256,14 @@ class DocumentRegistry:
     def get_document(self, name: str, *, document_version: str | None = None,
                      version_name: str | None = None, document_format: str | None = None
                      ) -> dict[str, Any]:
-        """GetDocument: the content of one version, converted between JSON and YAML on request."""
+        """GetDocument: the content of one version (default: the default version), converted
+        between JSON and YAML when ``document_format`` asks; returns ``{"Name", "CreatedDate",
+        "DisplayName"?, "VersionName"?, "DocumentVersion", "Status", "Content", "DocumentType",
+        "DocumentFormat"}``.
+
+        Raises InvalidDocument, InvalidDocumentVersion, ValidationException (a TEXT document
+        asked for as JSON or YAML, or the reverse, or an unknown format).
+        """
         doc, row = self._resolve(name, document_version, version_name)
         content, fmt = row["content"], row["document_format"]
         if document_format is not None and document_format != fmt:
@@ -237,7 +283,11 @@ class DocumentRegistry:
 
     def describe_document(self, name: str, *, document_version: str | None = None,
                           version_name: str | None = None) -> dict[str, Any]:
-        """DescribeDocument: ``DocumentDescription`` of one version (default: the default one)."""
+        """DescribeDocument: the ``DocumentDescription`` of one version (default: the default
+        one), named by number, ``$LATEST``, ``$DEFAULT`` or ``version_name``.
+
+        Raises InvalidDocument, InvalidDocumentVersion.
+        """
         doc, row = self._resolve(name, document_version, version_name)
         with self.store.read() as conn:
             tags = [{"Key": t.key, "Value": t.value} for t in conn.execute(
@@ -261,8 +311,16 @@ class DocumentRegistry:
     def list_documents(self, *, filters: list[dict[str, Any]] | None = None,
                        max_results: int | None = None, next_token: str | None = None
                        ) -> dict[str, Any]:
-        """ListDocuments with DocumentKeyValuesFilter ``Filters`` (Owner, Name, DocumentType,
-        PlatformTypes, TargetType, SearchKeyword); 50 a page at most."""
+        """ListDocuments, by name, stored and bundled documents alike, 50 a page at most;
+        returns ``{"DocumentIdentifiers": [{"Name", "CreatedDate", "DisplayName"?, "Owner",
+        "VersionName"?, "DocumentVersion", "DocumentType", "SchemaVersion", "DocumentFormat",
+        "PlatformTypes", "TargetType"?, "Tags"}], "NextToken"?}``.
+
+        ``filters`` are DocumentKeyValuesFilters ``[{"Key", "Values"}]`` with keys Owner (Self,
+        Amazon, Private, All or an account id), Name (prefixes), DocumentType, PlatformTypes,
+        TargetType, SearchKeyword and ``tag:KEY``. Raises ValidationException (MaxResults
+        outside 1-50), InvalidFilterKey, InvalidNextToken.
+        """
         limit = 50 if max_results is None else max_results
         if not 1 <= limit <= 50:
             raise _fail("ValidationException", "MaxResults must be between 1 and 50.")
@@ -278,7 +336,13 @@ class DocumentRegistry:
 
     def list_document_versions(self, name: str, *, max_results: int | None = None,
                                next_token: str | None = None) -> dict[str, Any]:
-        """ListDocumentVersions, newest first."""
+        """ListDocumentVersions, newest first, 50 a page at most; returns
+        ``{"DocumentVersions": [{"Name", "DisplayName"?, "DocumentVersion", "VersionName"?,
+        "CreatedDate", "IsDefaultVersion", "DocumentFormat", "Status"}], "NextToken"?}``.
+
+        Raises ValidationException (MaxResults outside 1-50), InvalidDocument,
+        InvalidNextToken.
+        """
         limit = 50 if max_results is None else max_results
         if not 1 <= limit <= 50:
             raise _fail("ValidationException", "MaxResults must be between 1 and 50.")
@@ -519,6 +583,8 @@ def _format_of(name: str) -> str:
 
 
 def _decode_token(kind: str, token: str | None) -> str | int | None:
+    """``wire.decode_token`` answering as the registry: InvalidNextToken is a
+    ``DocumentRegistryError``."""
     try:
         return wire.decode_token(kind, token)
     except wire.InvalidNextToken as exc:

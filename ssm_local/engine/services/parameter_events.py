@@ -70,7 +70,10 @@ class PolicyEvents:
         raise NotImplementedError
 
     def process_policies(self) -> list[ParameterEvent]:
-        """Apply due policies now: delete expired parameters, emit due notifications."""
+        """Apply due policies now: delete parameters whose Expiration passed and record due
+        ExpirationNotification / NoChangeNotification events, once per parameter version.
+        Returns the events new since the last delivery (``ParameterEvent``, whose ``to_api()``
+        is the EventBridge event) after handing them to subscribers. Raises TooManyUpdates."""
         now = self.clock.time()
         with self.store.read() as conn:
             rows = conn.execute(sa.select(P).where(P.c.policies.is_not(None))).all()
@@ -109,7 +112,8 @@ class PolicyEvents:
         return new
 
     def list_events(self, *, since_id: int = 0, name: str | None = None) -> list[ParameterEvent]:
-        """Policy events after ``since_id`` (oldest first), optionally for one parameter."""
+        """Policy events (``ParameterEvent``) with an id above ``since_id``, oldest first,
+        optionally only those of parameter ``name``."""
         with self.store.read() as conn:
             events = self._events_since(conn, since_id)
         return [e for e in events if name is None or e.name == name]

@@ -144,6 +144,8 @@ class ParameterHistory:
 
 @dataclass(frozen=True)
 class PutParameterResult:
+    """PutParameter's answer: ``{"Version", "Tier"}``."""
+
     version: int
     tier: str
 
@@ -153,6 +155,8 @@ class PutParameterResult:
 
 @dataclass(frozen=True)
 class GetParametersResult:
+    """GetParameters' answer: ``{"Parameters": [Parameter], "InvalidParameters": [str]}``."""
+
     parameters: tuple[Parameter, ...]
     invalid_parameters: tuple[str, ...]
 
@@ -165,6 +169,8 @@ class GetParametersResult:
 
 @dataclass(frozen=True)
 class DeleteParametersResult:
+    """DeleteParameters' answer: ``{"DeletedParameters": [str], "InvalidParameters": [str]}``."""
+
     deleted_parameters: tuple[str, ...]
     invalid_parameters: tuple[str, ...]
 
@@ -177,6 +183,8 @@ class DeleteParametersResult:
 
 @dataclass(frozen=True)
 class LabelParameterVersionResult:
+    """LabelParameterVersion's answer: ``{"InvalidLabels": [str], "ParameterVersion": int}``."""
+
     invalid_labels: tuple[str, ...]
     parameter_version: int
 
@@ -186,6 +194,8 @@ class LabelParameterVersionResult:
 
 @dataclass(frozen=True)
 class UnlabelParameterVersionResult:
+    """UnlabelParameterVersion's answer: ``{"RemovedLabels": [str], "InvalidLabels": [str]}``."""
+
     removed_labels: tuple[str, ...]
     invalid_labels: tuple[str, ...]
 

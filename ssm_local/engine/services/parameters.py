@@ -64,7 +64,15 @@ Subscriber = Callable[[ParameterEvent], None]
 
 
 class ParameterStore(PolicyEvents):
-    """The Parameter Store API for one account and region, backed by a ``Store``."""
+    """The Parameter Store API for one account and region, backed by a ``Store``.
+
+    Every method raises ``ParameterStoreError`` (``.code`` is AWS's error code, ``.message``
+    the text); a bad parameter name is ValidationException (or
+    HierarchyLevelLimitExceededException past 15 levels) everywhere. Answers are frozen
+    dataclasses from ``parameter_models`` whose ``to_api()`` gives AWS's response shape.
+    ``cache_ttl`` is how long (seconds; None: until this process writes) a ``get_parameter``
+    answer is reused; ``user`` is the LastModifiedUser ARN (default: the login's).
+    """
 
     def __init__(
         self,
@@ -165,7 +173,11 @@ class ParameterStore(PolicyEvents):
         return PutParameterResult(version=version, tier=tier)
 
     def delete_parameter(self, name: str) -> None:
-        """DeleteParameter: remove a parameter with all its versions, labels and tags."""
+        """DeleteParameter: remove a parameter with all its versions, labels and tags.
+
+        Raises ParameterNotFound (also for an expired parameter, which this removes),
+        ValidationException for a bad name, TooManyUpdates.
+        """
         name = rules.check_name(name, region=self.region, account_id=self.account_id, for_write=False)
         now = self.clock.time()
 
@@ -184,7 +196,13 @@ class ParameterStore(PolicyEvents):
             self._invalidate(name)
 
     def delete_parameters(self, names: list[str]) -> DeleteParametersResult:
-        """DeleteParameters: up to 10 names; the missing ones come back as InvalidParameters."""
+        """DeleteParameters: up to 10 names; returns ``DeleteParametersResult``
+        (``{"DeletedParameters": [...], "InvalidParameters": [...]}``), where missing names and
+        names that are not valid come back as InvalidParameters.
+
+        Raises ValidationException for no names or more than 10, and any other error of
+        ``delete_parameter`` (HierarchyLevelLimitExceededException, TooManyUpdates).
+        """
         if not 1 <= len(names) <= 10:
             raise fail("ValidationException", f"Give between 1 and 10 names; {len(names)} were given.")
         deleted: list[str] = []
@@ -202,7 +220,16 @@ class ParameterStore(PolicyEvents):
     def label_parameter_version(
         self, name: str, labels: list[str], parameter_version: int | None = None
     ) -> LabelParameterVersionResult:
-        """LabelParameterVersion: attach labels (moving them from other versions)."""
+        """LabelParameterVersion: attach ``labels`` to ``parameter_version`` (default: the
+        latest), moving them from other versions; returns ``LabelParameterVersionResult``
+        (``{"InvalidLabels": [...], "ParameterVersion": N}``): labels breaking AWS's label rules
+        are reported there, not raised.
+
+        Raises ValidationException (no labels, more than 10, one over 100 characters),
+        ParameterNotFound, ParameterVersionNotFound (the version is not kept),
+        ParameterVersionLabelLimitExceeded (the version would carry more than 10 labels),
+        TooManyUpdates.
+        """
         name = rules.check_name(name, region=self.region, account_id=self.account_id, for_write=False)
         rules.check_labels_request(labels)
         valid = [lab for lab in dict.fromkeys(labels) if rules.label_is_valid(lab)]
@@ -234,7 +261,13 @@ class ParameterStore(PolicyEvents):
     def unlabel_parameter_version(
         self, name: str, parameter_version: int, labels: list[str]
     ) -> UnlabelParameterVersionResult:
-        """UnlabelParameterVersion: remove labels from one version."""
+        """UnlabelParameterVersion: remove ``labels`` from one version; returns
+        ``UnlabelParameterVersionResult`` (``{"RemovedLabels": [...], "InvalidLabels": [...]}``,
+        InvalidLabels being those the version did not carry).
+
+        Raises ValidationException (no labels, more than 10, one over 100 characters),
+        ParameterNotFound, ParameterVersionNotFound, TooManyUpdates.
+        """
         name = rules.check_name(name, region=self.region, account_id=self.account_id, for_write=False)
         rules.check_labels_request(labels)
 
@@ -255,7 +288,13 @@ class ParameterStore(PolicyEvents):
     # -- tags -------------------------------------------------------------------------------
 
     def add_tags_to_resource(self, name: str, tags: list[dict[str, str]]) -> None:
-        """AddTagsToResource for ResourceType ``Parameter``: add or replace tags."""
+        """AddTagsToResource for ResourceType ``Parameter``: add ``tags``
+        (``[{"Key", "Value"}]``) or replace the values of keys already there.
+
+        Raises ValidationException (a bad or reserved key, a bad value, a key given twice),
+        InvalidResourceId (no such parameter, or not a parameter name), TooManyTagsError (more
+        than 50 tags in all), TooManyUpdates.
+        """
         checked = rules.check_tags(tags)
         name = self._tag_target(name)
 
@@ -290,7 +329,8 @@ class ParameterStore(PolicyEvents):
         self._write(attempt)
 
     def remove_tags_from_resource(self, name: str, tag_keys: list[str]) -> None:
-        """RemoveTagsFromResource for ResourceType ``Parameter``."""
+        """RemoveTagsFromResource for ResourceType ``Parameter``: drop the tags with these
+        keys (keys not present are ignored). Raises InvalidResourceId, TooManyUpdates."""
         name = self._tag_target(name)
 
         def attempt(conn: Connection) -> None:
@@ -306,7 +346,8 @@ class ParameterStore(PolicyEvents):
         self._write(attempt)
 
     def list_tags_for_resource(self, name: str) -> list[dict[str, str]]:
-        """ListTagsForResource for ResourceType ``Parameter``: ``[{"Key", "Value"}]``."""
+        """ListTagsForResource for ResourceType ``Parameter``: the ``TagList``,
+        ``[{"Key", "Value"}]`` sorted by key. Raises InvalidResourceId."""
         name = self._tag_target(name)
         with self.store.read() as conn:
             self._live_row(conn, name, code="InvalidResourceId")
@@ -328,7 +369,15 @@ class ParameterStore(PolicyEvents):
     # == reads ====================================================================================
 
     def get_parameter(self, name: str, *, with_decryption: bool = False) -> Parameter:
-        """GetParameter: ``name``, ``name:VERSION`` or ``name:LABEL``."""
+        """GetParameter: ``name``, ``name:VERSION`` or ``name:LABEL`` (or the parameter's ARN);
+        returns ``Parameter`` (``{"Name", "Type", "Value", "Version", "Selector"?,
+        "LastModifiedDate", "ARN", "DataType"}``). A SecureString's value is its ciphertext
+        unless ``with_decryption``.
+
+        Raises ParameterNotFound (also once expired), ParameterVersionNotFound (no such
+        version or label), ValidationException (a bad name or selector), and with decryption
+        InvalidCiphertext, InvalidKeyId or KeyRingUnreadable.
+        """
         key = (name, with_decryption)
         entry = self._cache.get(key)
         if entry is not None:
@@ -348,7 +397,13 @@ class ParameterStore(PolicyEvents):
     def get_parameters(
         self, names: list[str], *, with_decryption: bool = False
     ) -> GetParametersResult:
-        """GetParameters: up to 10 references; unknown ones come back as InvalidParameters."""
+        """GetParameters: up to 10 references as for ``get_parameter``; returns
+        ``GetParametersResult`` (``{"Parameters": [...], "InvalidParameters": [...]}``), where
+        references that name no parameter, version or label come back as InvalidParameters.
+
+        Raises ValidationException (no names, more than 10, a bad name) and the decryption
+        errors of ``get_parameter``.
+        """
         if not 1 <= len(names) <= 10:
             raise fail("ValidationException", f"Give between 1 and 10 names; {len(names)} were given.")
         found: list[Parameter] = []
@@ -372,7 +427,15 @@ class ParameterStore(PolicyEvents):
         max_results: int | None = None,
         next_token: str | None = None,
     ) -> Page[Parameter]:
-        """GetParametersByPath: the parameters under a path, 10 a page at most."""
+        """GetParametersByPath: the parameters directly under ``path`` (every descendant when
+        ``recursive``), by name, 10 a page at most; returns ``Page[Parameter]``
+        (``{"Parameters": [...], "NextToken"?}``).
+
+        ``parameter_filters`` are ``[{"Key", "Option"?, "Values"}]`` with keys Type, KeyId,
+        Label and ``tag:KEY``. Raises ValidationException (a bad path or MaxResults),
+        HierarchyLevelLimitExceededException, InvalidFilterKey, InvalidFilterOption,
+        InvalidFilterValue, InvalidNextToken, and the decryption errors of ``get_parameter``.
+        """
         limit = q.check_max_results(max_results, limit=10)
         condition = q.path_condition(path, recursive)
         conditions = q.filter_conditions(parameter_filters, by_path=True)
@@ -397,7 +460,17 @@ class ParameterStore(PolicyEvents):
         max_results: int | None = None,
         next_token: str | None = None,
     ) -> Page[ParameterMetadata]:
-        """DescribeParameters: metadata (no values), 50 a page at most."""
+        """DescribeParameters: metadata (no values) by name, 50 a page at most; returns
+        ``Page[ParameterMetadata]`` (``{"Parameters": [{"Name", "ARN", "Type", "KeyId"?,
+        "LastModifiedDate", "LastModifiedUser", "Description"?, "AllowedPattern"?, "Version",
+        "Tier", "Policies", "DataType"}], "NextToken"?}``).
+
+        ``parameter_filters`` are ``[{"Key", "Option"?, "Values"}]`` with keys Name, Type,
+        KeyId, Path, Tier, DataType and ``tag:KEY``; the older ``filters`` are
+        ``[{"Key", "Values"}]`` with Name, Type, KeyId. Raises ValidationException (both kinds
+        of filter, a bad MaxResults), InvalidFilterKey, InvalidFilterOption, InvalidFilterValue,
+        InvalidNextToken.
+        """
         if filters and parameter_filters:
             raise fail("ValidationException", "Give Filters or ParameterFilters, not both.")
         limit = q.check_max_results(max_results, limit=50)
@@ -442,7 +515,14 @@ class ParameterStore(PolicyEvents):
         max_results: int | None = None,
         next_token: str | None = None,
     ) -> Page[ParameterHistory]:
-        """GetParameterHistory: every retained version, oldest first, 50 a page at most."""
+        """GetParameterHistory: every retained version, oldest first, 50 a page at most;
+        returns ``Page[ParameterHistory]`` (``{"Parameters": [{"Name", "Type", "KeyId"?,
+        "LastModifiedDate", "LastModifiedUser", "Description"?, "Value", "AllowedPattern"?,
+        "Version", "Labels", "Tier", "Policies", "DataType"}], "NextToken"?}``).
+
+        Raises ValidationException (a bad name or MaxResults), ParameterNotFound,
+        InvalidNextToken, and the decryption errors of ``get_parameter``.
+        """
         name = rules.check_name(name, region=self.region, account_id=self.account_id, for_write=False)
         limit = q.check_max_results(max_results, limit=50)
         after = q.decode_token("history", next_token)
