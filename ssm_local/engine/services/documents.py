@@ -16,7 +16,7 @@ import json
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 import yaml
@@ -48,6 +48,7 @@ MAX_VERSIONS = 1000
 _NAME = re.compile(r"[A-Za-z0-9_\-.]{3,128}")
 _VERSION_NAME = re.compile(r"[a-zA-Z0-9_\-.]{1,128}")
 _LIBRARY_CREATED = datetime(2025, 1, 1, tzinfo=UTC)
+T = TypeVar("T")
 
 
 class DocumentRegistryError(ApiError):
@@ -215,8 +216,7 @@ class DocumentRegistry:
                                     **({"DefaultVersionName": row.version_name}
                                        if row.version_name else {})}}
 
-        result: dict[str, Any] = self._write(attempt)
-        return result
+        return self._write(attempt)
 
     def delete_document(self, name: str, *, document_version: str | None = None,
                         version_name: str | None = None, force: bool = False) -> None:
@@ -362,7 +362,7 @@ class DocumentRegistry:
 
     # -- helpers ----------------------------------------------------------------------------
 
-    def _write(self, attempt: Callable[[Connection], Any]) -> Any:
+    def _write(self, attempt: Callable[[Connection], T]) -> T:
         try:
             with self.store.write() as conn:
                 return attempt(conn)

@@ -16,7 +16,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -36,6 +36,7 @@ P: sa.Table = ParameterRow.__table__  # type: ignore[attr-defined]
 E: sa.Table = ParameterEventRow.__table__  # type: ignore[attr-defined]
 
 Subscriber = Callable[[ParameterEvent], None]
+T = TypeVar("T")
 
 
 def policies_of(text: str | None) -> list[rules.Policy]:
@@ -57,7 +58,7 @@ class PolicyEvents:
     _stop: threading.Event
     _delivered_up_to: int = 0
 
-    def _write(self, attempt: Callable[[Connection], Any]) -> Any:
+    def _write(self, attempt: Callable[[Connection], T]) -> T:
         raise NotImplementedError
 
     def _remove(self, conn: Connection, row: Row[Any]) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import getpass
 import threading
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
@@ -27,7 +27,7 @@ from ssm_local.engine.services import parameter_put as put
 from ssm_local.engine.services import parameter_queries as q
 from ssm_local.engine.services import parameter_rules as rules
 from ssm_local.engine.services.keyring import KeyRing, KeyRingError
-from ssm_local.engine.services.parameter_events import PolicyEvents, policies_of
+from ssm_local.engine.services.parameter_events import PolicyEvents, Subscriber, policies_of
 from ssm_local.engine.services.parameter_models import (
     DeleteParametersResult,
     GetParametersResult,
@@ -35,13 +35,13 @@ from ssm_local.engine.services.parameter_models import (
     LabelParameterVersionResult,
     Page,
     Parameter,
-    ParameterEvent,
     ParameterHistory,
     ParameterMetadata,
     PutParameterResult,
     UnlabelParameterVersionResult,
 )
 from ssm_local.engine.services.parameter_rules import fail, not_found
+from ssm_local.engine.services.parameter_tags import TAGS, ParameterTags
 from ssm_local.engine.store import Store, StoreConflict
 from ssm_local.engine.store.database import FastCursor
 from ssm_local.engine.store.tables import (
@@ -50,7 +50,6 @@ from ssm_local.engine.store.tables import (
     ParameterRow,
     ParameterTierCountRow,
     ParameterVersionRow,
-    TagRow,
 )
 
 P: sa.Table = ParameterRow.__table__  # type: ignore[attr-defined]
@@ -58,12 +57,11 @@ V: sa.Table = ParameterVersionRow.__table__  # type: ignore[attr-defined]
 L: sa.Table = ParameterLabelRow.__table__  # type: ignore[attr-defined]
 C: sa.Table = ParameterTierCountRow.__table__  # type: ignore[attr-defined]
 E: sa.Table = ParameterEventRow.__table__  # type: ignore[attr-defined]
-TAGS: sa.Table = TagRow.__table__  # type: ignore[attr-defined]
 
-Subscriber = Callable[[ParameterEvent], None]
+T = TypeVar("T")
 
 
-class ParameterStore(PolicyEvents):
+class ParameterStore(PolicyEvents, ParameterTags):
     """The Parameter Store API for one account and region, backed by a ``Store``.
 
     Every method raises ``ParameterStoreError`` (``.code`` is AWS's error code, ``.message``
@@ -285,87 +283,6 @@ class ParameterStore(PolicyEvents):
         finally:
             self._invalidate(name)
 
-    # -- tags -------------------------------------------------------------------------------
-
-    def add_tags_to_resource(self, name: str, tags: list[dict[str, str]]) -> None:
-        """AddTagsToResource for ResourceType ``Parameter``: add ``tags``
-        (``[{"Key", "Value"}]``) or replace the values of keys already there.
-
-        Raises ValidationException (a bad or reserved key, a bad value, a key given twice),
-        InvalidResourceId (no such parameter, or not a parameter name), TooManyTagsError (more
-        than 50 tags in all), TooManyUpdates.
-        """
-        checked = rules.check_tags(tags)
-        name = self._tag_target(name)
-
-        def attempt(conn: Connection) -> None:
-            self._live_row(conn, name, lock=True, code="InvalidResourceId")
-            keys = [k for k, _ in checked]
-            existing = set(
-                conn.execute(
-                    sa.select(TAGS.c.key).where(
-                        TAGS.c.resource_type == "Parameter", TAGS.c.resource_id == name
-                    )
-                ).scalars()
-            )
-            if len(existing | set(keys)) > rules.MAX_TAGS:
-                raise fail("TooManyTagsError", f"A parameter may have at most {rules.MAX_TAGS} tags.")
-            conn.execute(
-                TAGS.delete().where(
-                    TAGS.c.resource_type == "Parameter",
-                    TAGS.c.resource_id == name,
-                    TAGS.c.key.in_(keys),
-                )
-            )
-            if checked:
-                conn.execute(
-                    TAGS.insert(),
-                    [
-                        {"resource_type": "Parameter", "resource_id": name, "key": k, "value": v}
-                        for k, v in checked
-                    ],
-                )
-
-        self._write(attempt)
-
-    def remove_tags_from_resource(self, name: str, tag_keys: list[str]) -> None:
-        """RemoveTagsFromResource for ResourceType ``Parameter``: drop the tags with these
-        keys (keys not present are ignored). Raises InvalidResourceId, TooManyUpdates."""
-        name = self._tag_target(name)
-
-        def attempt(conn: Connection) -> None:
-            self._live_row(conn, name, lock=True, code="InvalidResourceId")
-            conn.execute(
-                TAGS.delete().where(
-                    TAGS.c.resource_type == "Parameter",
-                    TAGS.c.resource_id == name,
-                    TAGS.c.key.in_(tag_keys),
-                )
-            )
-
-        self._write(attempt)
-
-    def list_tags_for_resource(self, name: str) -> list[dict[str, str]]:
-        """ListTagsForResource for ResourceType ``Parameter``: the ``TagList``,
-        ``[{"Key", "Value"}]`` sorted by key. Raises InvalidResourceId."""
-        name = self._tag_target(name)
-        with self.store.read() as conn:
-            self._live_row(conn, name, code="InvalidResourceId")
-            rows = conn.execute(
-                sa.select(TAGS.c.key, TAGS.c.value)
-                .where(TAGS.c.resource_type == "Parameter", TAGS.c.resource_id == name)
-                .order_by(TAGS.c.key)
-            ).all()
-        return [{"Key": r.key, "Value": r.value} for r in rows]
-
-    def _tag_target(self, name: str) -> str:
-        try:
-            return rules.check_name(
-                name, region=self.region, account_id=self.account_id, for_write=False
-            )
-        except rules.ParameterStoreError:
-            raise fail("InvalidResourceId", f"{name!r} is not a parameter name.") from None
-
     # == reads ====================================================================================
 
     def get_parameter(self, name: str, *, with_decryption: bool = False) -> Parameter:
@@ -563,7 +480,7 @@ class ParameterStore(PolicyEvents):
 
     # == helpers ==================================================================================
 
-    def _write(self, attempt: Callable[[Connection], Any]) -> Any:
+    def _write(self, attempt: Callable[[Connection], T]) -> T:
         for tries in (1, 2):
             try:
                 with self.store.write() as conn:
@@ -583,9 +500,6 @@ class ParameterStore(PolicyEvents):
         conn.execute(TAGS.delete().where(TAGS.c.resource_type == "Parameter", TAGS.c.resource_id == name))
         conn.execute(P.delete().where(P.c.name == name))
         conn.execute(C.update().where(C.c.tier == row.tier).values(count=C.c.count - 1))
-
-    def _tier_counts(self, conn: Connection) -> dict[str, int]:
-        return {r.tier: r._mapping["count"] for r in conn.execute(sa.select(C))}
 
     def _live_row(
         self, conn: Connection, name: str, *, lock: bool = False, code: str = "ParameterNotFound"
