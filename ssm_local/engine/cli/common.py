@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ssm_local.documents import library
+from ssm_local.engine import wire
 from ssm_local.engine.cli import UsageError
 
 if TYPE_CHECKING:  # the store is imported only when a command runs
@@ -29,11 +30,12 @@ def open_engine(args: argparse.Namespace) -> Engine:
 
 
 def print_json(data: Any) -> None:
-    """``data`` as indented JSON on standard output; datetimes in ISO 8601."""
+    """``data`` as indented JSON on standard output; datetimes in ISO 8601 (``wire.iso8601``:
+    UTC with its offset, as the services' aware UTC datetimes print)."""
 
     def default(value: object) -> str:
         if isinstance(value, datetime):
-            return value.isoformat()
+            return wire.iso8601(value)
         raise TypeError(type(value).__name__)
 
     json.dump(data, sys.stdout, indent=2, default=default, ensure_ascii=False)

@@ -13,13 +13,10 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ssm_local.engine.cli import EXIT_FAILED, EXIT_OK, UsageError
 from ssm_local.engine.cli.common import open_engine, print_json
-
-if TYPE_CHECKING:  # the store is imported only when a command runs
-    pass
 
 
 def add_store_options(parser: argparse.ArgumentParser) -> None:

@@ -16,7 +16,7 @@ import json
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 import yaml
@@ -24,8 +24,8 @@ from sqlalchemy.engine import Connection
 
 from ssm_local import documents
 from ssm_local.documents import library
+from ssm_local.engine import wire
 from ssm_local.engine.clock import Clock, SystemClock
-from ssm_local.engine.services.parameter_queries import decode_token, encode_token
 from ssm_local.engine.store import Store, StoreConflict
 from ssm_local.engine.store.tables import DocumentRow, DocumentVersionRow, TagRow
 from ssm_local.grammar.errors import ApiError
@@ -48,6 +48,7 @@ MAX_VERSIONS = 1000
 _NAME = re.compile(r"[A-Za-z0-9_\-.]{3,128}")
 _VERSION_NAME = re.compile(r"[a-zA-Z0-9_\-.]{1,128}")
 _LIBRARY_CREATED = datetime(2025, 1, 1, tzinfo=UTC)
+T = TypeVar("T")
 
 
 class DocumentRegistryError(ApiError):
@@ -70,7 +71,18 @@ def _missing(name: str) -> DocumentRegistryError:
 
 
 class DocumentRegistry:
-    """SSM documents for one account and region."""
+    """SSM documents for one account and region.
+
+    Every method raises ``DocumentRegistryError`` (``.code`` is AWS's error code); a name
+    that is neither stored nor bundled is InvalidDocument, a version or VersionName the
+    document does not have is InvalidDocumentVersion, and a write that loses a race with
+    another writer is TooManyUpdates. Answers are dicts in AWS's response shapes, members
+    that have no value left out; a ``DocumentDescription`` is ``{"Hash", "HashType": "Sha256",
+    "Name", "DisplayName"?, "VersionName"?, "Owner", "CreatedDate", "Status",
+    "DocumentVersion", "Description"?, "Parameters"?: [{"Name", "Type", "Description"?,
+    "DefaultValue"?}], "PlatformTypes", "DocumentType", "SchemaVersion"?, "LatestVersion",
+    "DefaultVersion", "DocumentFormat", "TargetType"?, "Tags": [{"Key", "Value"}]}``.
+    """
 
     def __init__(self, store: Store, *, region: str = "us-east-1",
                  account_id: str = "123456789012", clock: Clock | None = None) -> None:
@@ -87,7 +99,15 @@ class DocumentRegistry:
         target_type: str | None = None, display_name: str | None = None,
         tags: list[dict[str, str]] | None = None,
     ) -> dict[str, Any]:
-        """CreateDocument: version 1 of a new document; returns ``DocumentDescription``."""
+        """CreateDocument: version 1 of a new document; returns its ``DocumentDescription``.
+
+        ``content`` is checked as a ``document_type`` document in ``document_format`` (JSON,
+        YAML or TEXT); ``tags`` are ``[{"Key", "Value"}]``. Raises ValidationException (a bad
+        or reserved name, DocumentType, DocumentFormat or VersionName, no content),
+        MaxDocumentSizeExceeded (over 64 KB), InvalidDocumentContent (the content is not a valid
+        document of that type; ``.diagnostics`` holds the findings), DocumentAlreadyExists
+        (stored or bundled), TooManyUpdates.
+        """
         self._check_name(name)
         if name.lower().startswith(("aws", "amazon", "amzn")):
             raise _fail("ValidationException",
@@ -122,7 +142,16 @@ class DocumentRegistry:
         document_format: str = "JSON", version_name: str | None = None,
         target_type: str | None = None, display_name: str | None = None,
     ) -> dict[str, Any]:
-        """UpdateDocument: a new latest version (only the latest may be updated)."""
+        """UpdateDocument: a new latest version from ``content`` (``document_version``, if
+        given, must name the latest); returns the new version's ``DocumentDescription``.
+
+        Raises InvalidDocumentOperation (an AWS-owned document), InvalidDocument,
+        InvalidDocumentVersion (not the latest version), InvalidDocumentSchemaVersion
+        (schemaVersion 1.2 cannot be updated), ValidationException, MaxDocumentSizeExceeded,
+        InvalidDocumentContent, DuplicateDocumentContent (the same as the latest version),
+        DuplicateDocumentVersionName, DocumentVersionLimitExceeded (1,000 versions),
+        TooManyUpdates.
+        """
         self._owned(name)
         self._check_version_name(version_name)
         now = self.clock.time()
@@ -168,7 +197,13 @@ class DocumentRegistry:
         return self.describe_document(name, document_version="$LATEST")
 
     def update_document_default_version(self, name: str, document_version: str) -> dict[str, Any]:
-        """UpdateDocumentDefaultVersion."""
+        """UpdateDocumentDefaultVersion: make ``document_version`` (a number, ``$LATEST`` or
+        ``$DEFAULT``) the default; returns ``{"Description": {"Name", "DefaultVersion",
+        "DefaultVersionName"?}}``.
+
+        Raises InvalidDocumentOperation (an AWS-owned document), InvalidDocument,
+        InvalidDocumentVersion, TooManyUpdates.
+        """
         self._owned(name)
 
         def attempt(conn: Connection) -> dict[str, Any]:
@@ -181,12 +216,16 @@ class DocumentRegistry:
                                     **({"DefaultVersionName": row.version_name}
                                        if row.version_name else {})}}
 
-        result: dict[str, Any] = self._write(attempt)
-        return result
+        return self._write(attempt)
 
     def delete_document(self, name: str, *, document_version: str | None = None,
                         version_name: str | None = None, force: bool = False) -> None:
-        """DeleteDocument: the whole document, or one version that is not the default."""
+        """DeleteDocument: the whole document with its tags, or, given ``document_version``
+        or ``version_name``, that one version (``force`` is accepted and changes nothing).
+
+        Raises InvalidDocumentOperation (an AWS-owned document, or the version is the
+        default), InvalidDocument, InvalidDocumentVersion, TooManyUpdates.
+        """
         self._owned(name)
 
         def attempt(conn: Connection) -> None:
@@ -217,7 +256,14 @@ class DocumentRegistry:
     def get_document(self, name: str, *, document_version: str | None = None,
                      version_name: str | None = None, document_format: str | None = None
                      ) -> dict[str, Any]:
-        """GetDocument: the content of one version, converted between JSON and YAML on request."""
+        """GetDocument: the content of one version (default: the default version), converted
+        between JSON and YAML when ``document_format`` asks; returns ``{"Name", "CreatedDate",
+        "DisplayName"?, "VersionName"?, "DocumentVersion", "Status", "Content", "DocumentType",
+        "DocumentFormat"}``.
+
+        Raises InvalidDocument, InvalidDocumentVersion, ValidationException (a TEXT document
+        asked for as JSON or YAML, or the reverse, or an unknown format).
+        """
         doc, row = self._resolve(name, document_version, version_name)
         content, fmt = row["content"], row["document_format"]
         if document_format is not None and document_format != fmt:
@@ -228,7 +274,7 @@ class DocumentRegistry:
             content = (json.dumps(data, indent=2) if document_format == "JSON"
                        else yaml.safe_dump(data, sort_keys=False))
             fmt = document_format
-        return _drop_none({
+        return wire.drop_none({
             "Name": name, "CreatedDate": row["created_date"], "DisplayName": doc["display_name"],
             "VersionName": row["version_name"], "DocumentVersion": str(row["version"]),
             "Status": row["status"], "Content": content, "DocumentType": doc["document_type"],
@@ -237,14 +283,18 @@ class DocumentRegistry:
 
     def describe_document(self, name: str, *, document_version: str | None = None,
                           version_name: str | None = None) -> dict[str, Any]:
-        """DescribeDocument: ``DocumentDescription`` of one version (default: the default one)."""
+        """DescribeDocument: the ``DocumentDescription`` of one version (default: the default
+        one), named by number, ``$LATEST``, ``$DEFAULT`` or ``version_name``.
+
+        Raises InvalidDocument, InvalidDocumentVersion.
+        """
         doc, row = self._resolve(name, document_version, version_name)
         with self.store.read() as conn:
             tags = [{"Key": t.key, "Value": t.value} for t in conn.execute(
                 sa.select(TAGS.c.key, TAGS.c.value).where(
                     TAGS.c.resource_type == "Document", TAGS.c.resource_id == name
                 ).order_by(TAGS.c.key))]
-        return _drop_none({
+        return wire.drop_none({
             "Hash": row["hash"], "HashType": "Sha256", "Name": name,
             "DisplayName": doc["display_name"], "VersionName": row["version_name"],
             "Owner": doc["owner"], "CreatedDate": row["created_date"], "Status": row["status"],
@@ -261,44 +311,58 @@ class DocumentRegistry:
     def list_documents(self, *, filters: list[dict[str, Any]] | None = None,
                        max_results: int | None = None, next_token: str | None = None
                        ) -> dict[str, Any]:
-        """ListDocuments with DocumentKeyValuesFilter ``Filters`` (Owner, Name, DocumentType,
-        PlatformTypes, TargetType, SearchKeyword); 50 a page at most."""
+        """ListDocuments, by name, stored and bundled documents alike, 50 a page at most;
+        returns ``{"DocumentIdentifiers": [{"Name", "CreatedDate", "DisplayName"?, "Owner",
+        "VersionName"?, "DocumentVersion", "DocumentType", "SchemaVersion", "DocumentFormat",
+        "PlatformTypes", "TargetType"?, "Tags"}], "NextToken"?}``.
+
+        ``filters`` are DocumentKeyValuesFilters ``[{"Key", "Values"}]`` with keys Owner (Self,
+        Amazon, Private, All or an account id), Name (prefixes), DocumentType, PlatformTypes,
+        TargetType, SearchKeyword and ``tag:KEY``. Raises ValidationException (MaxResults
+        outside 1-50), InvalidFilterKey, InvalidNextToken.
+        """
         limit = 50 if max_results is None else max_results
         if not 1 <= limit <= 50:
             raise _fail("ValidationException", "MaxResults must be between 1 and 50.")
-        after = decode_token("documents", next_token)
+        after = _decode_token("documents", next_token)
         identifiers = [d for d in self._identifiers() if _matches(d, filters or [])]
         if after is not None:
             identifiers = [d for d in identifiers if d["Name"] > after]
         page = identifiers[:limit]
         out: dict[str, Any] = {"DocumentIdentifiers": page}
         if len(identifiers) > limit:
-            out["NextToken"] = encode_token("documents", page[-1]["Name"])
+            out["NextToken"] = wire.encode_token("documents", page[-1]["Name"])
         return out
 
     def list_document_versions(self, name: str, *, max_results: int | None = None,
                                next_token: str | None = None) -> dict[str, Any]:
-        """ListDocumentVersions, newest first."""
+        """ListDocumentVersions, newest first, 50 a page at most; returns
+        ``{"DocumentVersions": [{"Name", "DisplayName"?, "DocumentVersion", "VersionName"?,
+        "CreatedDate", "IsDefaultVersion", "DocumentFormat", "Status"}], "NextToken"?}``.
+
+        Raises ValidationException (MaxResults outside 1-50), InvalidDocument,
+        InvalidNextToken.
+        """
         limit = 50 if max_results is None else max_results
         if not 1 <= limit <= 50:
             raise _fail("ValidationException", "MaxResults must be between 1 and 50.")
         doc, versions = self._all_versions(name)
-        before = decode_token("versions", next_token)
+        before = _decode_token("versions", next_token)
         rows = [v for v in versions if before is None or v["version"] < int(before)]
         page = rows[:limit]
-        out: dict[str, Any] = {"DocumentVersions": [_drop_none({
+        out: dict[str, Any] = {"DocumentVersions": [wire.drop_none({
             "Name": name, "DisplayName": doc["display_name"],
             "DocumentVersion": str(v["version"]), "VersionName": v["version_name"],
             "CreatedDate": v["created_date"], "IsDefaultVersion": v["version"] == doc["default_version"],
             "DocumentFormat": v["document_format"], "Status": v["status"],
         }) for v in page]}
         if len(rows) > limit:
-            out["NextToken"] = encode_token("versions", page[-1]["version"])
+            out["NextToken"] = wire.encode_token("versions", page[-1]["version"])
         return out
 
     # -- helpers ----------------------------------------------------------------------------
 
-    def _write(self, attempt: Callable[[Connection], Any]) -> Any:
+    def _write(self, attempt: Callable[[Connection], T]) -> T:
         try:
             with self.store.write() as conn:
                 return attempt(conn)
@@ -422,8 +486,9 @@ class DocumentRegistry:
             rows = conn.execute(sa.select(DV).where(DV.c.name == name)
                                 .order_by(DV.c.version.desc())).all()
         stored: dict[str, Any] = dict(doc_row._mapping)
-        stored["created_date"] = _utc(float(stored["created_date"]))
-        versions = [{**dict(r._mapping), "created_date": _utc(float(r.created_date))} for r in rows]
+        stored["created_date"] = wire.from_epoch(float(stored["created_date"]))
+        versions = [{**dict(r._mapping), "created_date": wire.from_epoch(float(r.created_date))}
+                    for r in rows]
         return stored, versions
 
     def _identifiers(self) -> list[dict[str, Any]]:
@@ -431,7 +496,7 @@ class DocumentRegistry:
         for name in library.names():
             text = library.read(name)
             document = documents.load(text, source=name)
-            out.append(_drop_none({
+            out.append(wire.drop_none({
                 "Name": name, "CreatedDate": _LIBRARY_CREATED, "Owner": "Amazon",
                 "DocumentVersion": "1", "DocumentType": _library_type(text),
                 "SchemaVersion": document.schema_version, "DocumentFormat": _format_of(name),
@@ -447,9 +512,9 @@ class DocumentRegistry:
             for t in conn.execute(sa.select(TAGS).where(TAGS.c.resource_type == "Document")):
                 tags.setdefault(t.resource_id, []).append({"Key": t.key, "Value": t.value})
         for r in rows:
-            out.append(_drop_none({
-                "Name": r.name, "CreatedDate": _utc(float(r.created_date)), "DisplayName": r.display_name,
-                "Owner": r.owner, "VersionName": r.version_name,
+            out.append(wire.drop_none({
+                "Name": r.name, "CreatedDate": wire.from_epoch(float(r.created_date)),
+                "DisplayName": r.display_name, "Owner": r.owner, "VersionName": r.version_name,
                 "DocumentVersion": str(r.default_version), "DocumentType": r.document_type,
                 "SchemaVersion": r.schema_version, "DocumentFormat": r.document_format,
                 "PlatformTypes": json.loads(r.platform_types), "TargetType": r.target_type,
@@ -491,8 +556,8 @@ def _matches(identifier: dict[str, Any], filters: list[dict[str, Any]]) -> bool:
 def _parameter(p: Any) -> dict[str, Any]:
     out = {"Name": p.name, "Type": p.type, "Description": p.description}
     if p.has_default:
-        out["DefaultValue"] = p.default if isinstance(p.default, str) else json.dumps(p.default)
-    return _drop_none(out)
+        out["DefaultValue"] = wire.to_string(p.default)
+    return wire.drop_none(out)
 
 
 def _platforms(document: Any) -> list[str]:
@@ -517,9 +582,10 @@ def _format_of(name: str) -> str:
     return "YAML" if found is not None and found.suffix == ".yaml" else "JSON"
 
 
-def _utc(epoch: float) -> datetime:
-    return datetime.fromtimestamp(epoch, tz=UTC)
-
-
-def _drop_none(data: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in data.items() if v is not None}
+def _decode_token(kind: str, token: str | None) -> str | int | None:
+    """``wire.decode_token`` answering as the registry: InvalidNextToken is a
+    ``DocumentRegistryError``."""
+    try:
+        return wire.decode_token(kind, token)
+    except wire.InvalidNextToken as exc:
+        raise _fail(exc.code, exc.message) from None

@@ -80,9 +80,16 @@ class KeyRing:
 
     @classmethod
     def from_environment(
-        cls, home: Path, environ: Mapping[str, str] | None = None, **kwargs: str
+        cls,
+        home: Path,
+        environ: Mapping[str, str] | None = None,
+        *,
+        region: str = "us-east-1",
+        account_id: str = "123456789012",
     ) -> KeyRing:
-        """The key ring that ``SSM_LOCAL_KEYRING`` / ``SSM_LOCAL_KMS_KEY`` / the home describe."""
+        """The key ring that ``SSM_LOCAL_KEYRING`` / ``SSM_LOCAL_KMS_KEY`` / the home describe
+        (``environ`` defaults to ``os.environ``). Raises ``KeyRingError`` InvalidKeyId when
+        ``SSM_LOCAL_KMS_KEY`` is not base64 of 32 bytes."""
         env = os.environ if environ is None else environ
         material = None
         if env.get("SSM_LOCAL_KMS_KEY"):
@@ -95,7 +102,7 @@ class KeyRing:
         path = Path(env["SSM_LOCAL_KEYRING"]).expanduser() if env.get("SSM_LOCAL_KEYRING") else (
             home / KEYRING_FILE
         )
-        return cls(path, default_material=material, **kwargs)
+        return cls(path, default_material=material, region=region, account_id=account_id)
 
     # -- keys -------------------------------------------------------------------------------
 
@@ -141,7 +148,11 @@ class KeyRing:
         os.replace(tmp, self.path)
 
     def create_key(self, alias: str | None = None) -> str:
-        """Make a new key (optionally under ``alias/NAME``) and return its id."""
+        """Make a new key (optionally under ``alias/NAME``) and return its id (a UUID).
+
+        Raises ``KeyRingError`` InvalidKeyId (an alias not of the form ``alias/NAME``, or under
+        ``alias/aws/``), AlreadyExistsException (the alias is taken), KeyRingUnreadable.
+        """
         with self._lock:
             self._load()
             if alias is not None:
@@ -173,7 +184,12 @@ class KeyRing:
         return key
 
     def resolve(self, key_id: str | None) -> Key:
-        """The key a KeyId names: a UUID, ``alias/NAME``, or a KMS key or alias ARN."""
+        """The key a KeyId names: a UUID, ``alias/NAME``, or a KMS key or alias ARN; None and
+        ``alias/aws/ssm`` name the default key, made on first use.
+
+        Raises ``KeyRingError`` InvalidKeyId (no such key or alias, an ARN that is not KMS's),
+        KeyRingUnreadable (the key ring file cannot be read).
+        """
         with self._lock:
             self._load()
             if key_id is None or key_id == DEFAULT_ALIAS:
@@ -207,7 +223,8 @@ class KeyRing:
     # -- encryption -------------------------------------------------------------------------
 
     def encrypt(self, plaintext: str, key_id: str | None, context: str) -> str:
-        """Encrypt ``plaintext`` under the named key, bound to ``context``; base64 out."""
+        """Encrypt ``plaintext`` under the named key, bound to ``context``; base64 out.
+        Raises the errors of ``resolve``."""
         key = self.resolve(key_id)
         nonce = secrets.token_bytes(_NONCE)
         sealed = AESGCM(key.material).encrypt(nonce, plaintext.encode("utf-8"), context.encode())
@@ -216,7 +233,9 @@ class KeyRing:
         return base64.b64encode(blob).decode("ascii")
 
     def decrypt(self, ciphertext: str, context: str) -> str:
-        """The plaintext of a value made by ``encrypt`` with the same ``context``."""
+        """The plaintext of a value made by ``encrypt`` with the same ``context``. Raises
+        ``KeyRingError`` InvalidCiphertext (not such a value, or another context), and the
+        errors of ``resolve``."""
         try:
             blob = base64.b64decode(ciphertext, validate=True)
             if blob[0] != _FORMAT:

@@ -16,13 +16,14 @@ import threading
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Row
 
+from ssm_local.engine import wire
 from ssm_local.engine.clock import Clock
 from ssm_local.engine.services import parameter_rules as rules
 from ssm_local.engine.services.parameter_models import ParameterEvent
@@ -35,10 +36,7 @@ P: sa.Table = ParameterRow.__table__  # type: ignore[attr-defined]
 E: sa.Table = ParameterEventRow.__table__  # type: ignore[attr-defined]
 
 Subscriber = Callable[[ParameterEvent], None]
-
-
-def _utc(epoch: float) -> datetime:
-    return datetime.fromtimestamp(epoch, tz=UTC)
+T = TypeVar("T")
 
 
 def policies_of(text: str | None) -> list[rules.Policy]:
@@ -60,7 +58,7 @@ class PolicyEvents:
     _stop: threading.Event
     _delivered_up_to: int = 0
 
-    def _write(self, attempt: Callable[[Connection], Any]) -> Any:
+    def _write(self, attempt: Callable[[Connection], T]) -> T:
         raise NotImplementedError
 
     def _remove(self, conn: Connection, row: Row[Any]) -> None:
@@ -73,7 +71,10 @@ class PolicyEvents:
         raise NotImplementedError
 
     def process_policies(self) -> list[ParameterEvent]:
-        """Apply due policies now: delete expired parameters, emit due notifications."""
+        """Apply due policies now: delete parameters whose Expiration passed and record due
+        ExpirationNotification / NoChangeNotification events, once per parameter version.
+        Returns the events new since the last delivery (``ParameterEvent``, whose ``to_api()``
+        is the EventBridge event) after handing them to subscribers. Raises TooManyUpdates."""
         now = self.clock.time()
         with self.store.read() as conn:
             rows = conn.execute(sa.select(P).where(P.c.policies.is_not(None))).all()
@@ -82,7 +83,7 @@ class PolicyEvents:
             for policy in policies_of(row.policies):
                 due = None
                 if policy.type == "Expiration" and policy.at is not None:
-                    due = policy.at.timestamp()
+                    due = wire.to_epoch(policy.at)
                 elif policy.type == "ExpirationNotification" and policy.amount is not None:
                     expiry = row.expires_at
                     due = None if expiry is None else expiry - policy.amount.total_seconds()
@@ -112,7 +113,8 @@ class PolicyEvents:
         return new
 
     def list_events(self, *, since_id: int = 0, name: str | None = None) -> list[ParameterEvent]:
-        """Policy events after ``since_id`` (oldest first), optionally for one parameter."""
+        """Policy events (``ParameterEvent``) with an id above ``since_id``, oldest first,
+        optionally only those of parameter ``name``."""
         with self.store.read() as conn:
             events = self._events_since(conn, since_id)
         return [e for e in events if name is None or e.name == name]
@@ -164,7 +166,7 @@ class PolicyEvents:
     def _events_since(self, conn: Connection, since_id: int) -> list[ParameterEvent]:
         rows = conn.execute(sa.select(E).where(E.c.id > since_id).order_by(E.c.id)).all()
         return [
-            ParameterEvent(r.id, _utc(r.time), r.name, r.policy_type, json.loads(r.detail))
+            ParameterEvent(r.id, wire.from_epoch(r.time), r.name, r.policy_type, json.loads(r.detail))
             for r in rows
         ]
 
@@ -180,7 +182,7 @@ class PolicyEvents:
             "detail-type": "Parameter Store Policy Action",
             "source": "aws.ssm",
             "account": self.account_id,
-            "time": _utc(now).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "time": wire.iso8601_seconds(wire.from_epoch(now)),
             "region": self.region,
             "resources": [self._arn(row.name)],
             "detail": {

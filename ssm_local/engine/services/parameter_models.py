@@ -12,11 +12,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
+from ssm_local.engine.wire import drop_none
+
 T = TypeVar("T")
-
-
-def _drop_none(data: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in data.items() if v is not None}
 
 
 @dataclass(frozen=True)
@@ -49,7 +47,7 @@ class Parameter:
     selector: str | None = None
 
     def to_api(self) -> dict[str, Any]:
-        return _drop_none(
+        return drop_none(
             {
                 "Name": self.name,
                 "Type": self.type,
@@ -85,7 +83,7 @@ class ParameterMetadata:
     data_type: str
 
     def to_api(self) -> dict[str, Any]:
-        return _drop_none(
+        return drop_none(
             {
                 "Name": self.name,
                 "ARN": self.arn,
@@ -122,7 +120,7 @@ class ParameterHistory:
     data_type: str
 
     def to_api(self) -> dict[str, Any]:
-        return _drop_none(
+        return drop_none(
             {
                 "Name": self.name,
                 "Type": self.type,
@@ -146,6 +144,8 @@ class ParameterHistory:
 
 @dataclass(frozen=True)
 class PutParameterResult:
+    """PutParameter's answer: ``{"Version", "Tier"}``."""
+
     version: int
     tier: str
 
@@ -155,6 +155,8 @@ class PutParameterResult:
 
 @dataclass(frozen=True)
 class GetParametersResult:
+    """GetParameters' answer: ``{"Parameters": [Parameter], "InvalidParameters": [str]}``."""
+
     parameters: tuple[Parameter, ...]
     invalid_parameters: tuple[str, ...]
 
@@ -167,6 +169,8 @@ class GetParametersResult:
 
 @dataclass(frozen=True)
 class DeleteParametersResult:
+    """DeleteParameters' answer: ``{"DeletedParameters": [str], "InvalidParameters": [str]}``."""
+
     deleted_parameters: tuple[str, ...]
     invalid_parameters: tuple[str, ...]
 
@@ -179,6 +183,8 @@ class DeleteParametersResult:
 
 @dataclass(frozen=True)
 class LabelParameterVersionResult:
+    """LabelParameterVersion's answer: ``{"InvalidLabels": [str], "ParameterVersion": int}``."""
+
     invalid_labels: tuple[str, ...]
     parameter_version: int
 
@@ -188,6 +194,8 @@ class LabelParameterVersionResult:
 
 @dataclass(frozen=True)
 class UnlabelParameterVersionResult:
+    """UnlabelParameterVersion's answer: ``{"RemovedLabels": [str], "InvalidLabels": [str]}``."""
+
     removed_labels: tuple[str, ...]
     invalid_labels: tuple[str, ...]
 

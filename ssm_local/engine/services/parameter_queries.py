@@ -3,20 +3,19 @@
 ``ParameterFilters`` (``Key``/``Option``/``Values``) and the older ``Filters`` are checked
 against what each API accepts (``InvalidFilterKey``, ``InvalidFilterOption``,
 ``InvalidFilterValue``) and become SQLAlchemy conditions on the ``parameters`` table. Paging
-is keyset paging on the parameter name: a ``NextToken`` is an opaque, versioned encoding of the
-last name returned, so pages stay stable while parameters are added or removed.
+is keyset paging on the parameter name (on the version for GetParameterHistory): a
+``NextToken`` (``wire.encode_token``) is an opaque, versioned encoding of the last name
+returned, so pages stay stable while parameters are added or removed.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
+from ssm_local.engine import wire
 from ssm_local.engine.services.parameter_rules import TIERS, TYPES, check_path, fail
 from ssm_local.engine.store.tables import ParameterLabelRow, ParameterRow, TagRow
 
@@ -144,6 +143,7 @@ def legacy_filters(filters: list[dict[str, Any]] | None) -> list[dict[str, Any]]
 
 
 def check_max_results(value: int | None, *, limit: int) -> int:
+    """``MaxResults`` checked against the API's ``limit`` (ValidationException), or ``limit``."""
     if value is None:
         return limit
     if not isinstance(value, int) or not 1 <= value <= limit:
@@ -151,19 +151,13 @@ def check_max_results(value: int | None, *, limit: int) -> int:
     return value
 
 
-def encode_token(kind: str, after: str | int) -> str:
-    raw = json.dumps({"v": 1, "k": kind, "a": after}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode("ascii")
+encode_token = wire.encode_token
 
 
-def decode_token(kind: str, token: str | None) -> Any:
-    """The position a ``NextToken`` encodes, or None for the first page."""
-    if token is None:
-        return None
+def decode_token(kind: str, token: str | None) -> str | int | None:
+    """``wire.decode_token`` answering as Parameter Store: the position a ``NextToken`` holds
+    (None for the first page), or ``ParameterStoreError`` with InvalidNextToken."""
     try:
-        data = json.loads(base64.urlsafe_b64decode(token.encode("ascii")))
-        if data["v"] != 1 or data["k"] != kind:
-            raise ValueError(kind)
-        return data["a"]
-    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeEncodeError):
-        raise fail("InvalidNextToken", "The NextToken is not valid for this request.") from None
+        return wire.decode_token(kind, token)
+    except wire.InvalidNextToken as exc:
+        raise fail(exc.code, exc.message) from None

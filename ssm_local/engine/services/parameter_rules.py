@@ -12,8 +12,9 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
+from ssm_local.engine import wire
 from ssm_local.grammar.errors import ApiError
 
 TYPES = ("String", "StringList", "SecureString")
@@ -404,12 +405,9 @@ def _parse_timestamp(value: object) -> datetime:
     if not isinstance(value, str):
         raise fail("InvalidPolicyAttributeException", "Expiration needs a Timestamp string.")
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return wire.parse_iso8601(value)
     except ValueError:
         raise fail(
             "InvalidPolicyAttributeException",
             f"Expiration Timestamp {value!r} is not an ISO 8601 time.",
         ) from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)

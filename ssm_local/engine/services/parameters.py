@@ -14,20 +14,20 @@ read; ``process_policies`` deletes expired parameters and emits notification eve
 from __future__ import annotations
 
 import getpass
-import json
 import threading
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
+from ssm_local.engine import wire
 from ssm_local.engine.clock import Clock, SystemClock
+from ssm_local.engine.services import parameter_put as put
 from ssm_local.engine.services import parameter_queries as q
 from ssm_local.engine.services import parameter_rules as rules
 from ssm_local.engine.services.keyring import KeyRing, KeyRingError
-from ssm_local.engine.services.parameter_events import PolicyEvents, policies_of
+from ssm_local.engine.services.parameter_events import PolicyEvents, Subscriber, policies_of
 from ssm_local.engine.services.parameter_models import (
     DeleteParametersResult,
     GetParametersResult,
@@ -35,13 +35,13 @@ from ssm_local.engine.services.parameter_models import (
     LabelParameterVersionResult,
     Page,
     Parameter,
-    ParameterEvent,
     ParameterHistory,
     ParameterMetadata,
     PutParameterResult,
     UnlabelParameterVersionResult,
 )
 from ssm_local.engine.services.parameter_rules import fail, not_found
+from ssm_local.engine.services.parameter_tags import TAGS, ParameterTags
 from ssm_local.engine.store import Store, StoreConflict
 from ssm_local.engine.store.database import FastCursor
 from ssm_local.engine.store.tables import (
@@ -50,7 +50,6 @@ from ssm_local.engine.store.tables import (
     ParameterRow,
     ParameterTierCountRow,
     ParameterVersionRow,
-    TagRow,
 )
 
 P: sa.Table = ParameterRow.__table__  # type: ignore[attr-defined]
@@ -58,59 +57,20 @@ V: sa.Table = ParameterVersionRow.__table__  # type: ignore[attr-defined]
 L: sa.Table = ParameterLabelRow.__table__  # type: ignore[attr-defined]
 C: sa.Table = ParameterTierCountRow.__table__  # type: ignore[attr-defined]
 E: sa.Table = ParameterEventRow.__table__  # type: ignore[attr-defined]
-TAGS: sa.Table = TagRow.__table__  # type: ignore[attr-defined]
 
-_COLUMNS = (
-    "type, value, key_id, data_type, tier, description, allowed_pattern, policies, "
-    "last_modified, last_modified_user"
-)
-_VALUES = (
-    ":type, :value, :key_id, :data_type, :tier, :description, :allowed_pattern, :policies, "
-    ":last_modified, :last_modified_user"
-)
-_SQL_SELECT = (
-    "SELECT name, parent, version, oldest_version, expires_at, " + _COLUMNS + " "
-    "FROM parameters WHERE name = :name"
-)
-_SQL_TIER_COUNTS = "SELECT tier, count FROM parameter_tier_counts"
-_SQL_COUNT = "UPDATE parameter_tier_counts SET count = count + :d WHERE tier = :tier"
-_SQL_LABEL_ON_VERSION = (
-    "SELECT label FROM parameter_labels WHERE name = :name AND version = :version LIMIT 1"
-)
-_SQL_DROP_VERSION = "DELETE FROM parameter_versions WHERE name = :name AND version = :version"
-_SQL_INSERT_VERSION = (
-    "INSERT INTO parameter_versions (name, version, " + _COLUMNS + ") "
-    "VALUES (:name, :version, " + _VALUES + ")"
-)
-_SQL_INSERT_PARAMETER = (
-    "INSERT INTO parameters (name, parent, version, oldest_version, expires_at, " + _COLUMNS + ") "
-    "VALUES (:name, :parent, :version, :oldest_version, :expires_at, " + _VALUES + ")"
-)
-_SQL_UPDATE_PARAMETER = (
-    "UPDATE parameters SET version = :version, oldest_version = :oldest_version, "
-    "expires_at = :expires_at, "
-    + ", ".join(f"{c.strip()} = :{c.strip()}" for c in _COLUMNS.split(","))
-    + " WHERE name = :name"
-)
-_SQL_INSERT_TAG = (
-    "INSERT INTO resource_tags (resource_type, resource_id, key, value) "
-    "VALUES ('Parameter', :rid, :key, :value)"
-)
+T = TypeVar("T")
 
 
-class _Expired(Exception):
-    """The parameter's Expiration passed; it must be removed before the write can go on."""
+class ParameterStore(PolicyEvents, ParameterTags):
+    """The Parameter Store API for one account and region, backed by a ``Store``.
 
-
-Subscriber = Callable[[ParameterEvent], None]
-
-
-def _utc(epoch: float) -> datetime:
-    return datetime.fromtimestamp(epoch, tz=UTC)
-
-
-class ParameterStore(PolicyEvents):
-    """The Parameter Store API for one account and region, backed by a ``Store``."""
+    Every method raises ``ParameterStoreError`` (``.code`` is AWS's error code, ``.message``
+    the text); a bad parameter name is ValidationException (or
+    HierarchyLevelLimitExceededException past 15 levels) everywhere. Answers are frozen
+    dataclasses from ``parameter_models`` whose ``to_api()`` gives AWS's response shape.
+    ``cache_ttl`` is how long (seconds; None: until this process writes) a ``get_parameter``
+    answer is reused; ``user`` is the LastModifiedUser ARN (default: the login's).
+    """
 
     def __init__(
         self,
@@ -133,9 +93,7 @@ class ParameterStore(PolicyEvents):
         self._cache: dict[tuple[str, bool], tuple[Parameter, float, float | None]] = {}
         self._cache_names: dict[str, set[tuple[str, bool]]] = {}
         self._cache_lock = threading.Lock()
-        self._select_for_update = _SQL_SELECT + (
-            " FOR UPDATE" if store.dialect == "postgresql" else ""
-        )
+        self._select_for_update = put.select_sql(for_update=store.dialect == "postgresql")
         self._subscribers: list[Subscriber] = []
         self._poller: threading.Thread | None = None
         self._stop = threading.Event()
@@ -157,142 +115,31 @@ class ParameterStore(PolicyEvents):
         policies: str | None = None,
         data_type: str | None = None,
     ) -> PutParameterResult:
-        """PutParameter: create a parameter or (with ``overwrite``) add a version."""
-        name = rules.check_name(name, region=self.region, account_id=self.account_id, for_write=True)
-        if overwrite and tags:
-            raise fail(
-                "ValidationException",
-                "Tags cannot be given together with Overwrite; change the tags of an existing "
-                "parameter with AddTagsToResource or RemoveTagsFromResource.",
-            )
-        if type is not None:
-            rules.check_type(type)
-        if description is not None and len(description) > rules.MAX_DESCRIPTION:
-            raise fail(
-                "ValidationException",
-                f"Description may be at most {rules.MAX_DESCRIPTION} characters.",
-            )
-        if allowed_pattern is not None:
-            rules.compile_pattern(allowed_pattern)
-        checked_tags = rules.check_tags(tags or [])
-        if len(checked_tags) > rules.MAX_TAGS:
-            raise fail("TooManyTagsError", f"A parameter may have at most {rules.MAX_TAGS} tags.")
-        now = self.clock.time()
-        parsed_policies = None
-        if policies is not None:
-            parsed_policies = rules.parse_policies(policies, now=_utc(now))
+        """PutParameter: create a parameter (``type`` required) or, with ``overwrite``, add a
+        version to it; returns ``PutParameterResult`` (``{"Version", "Tier"}``).
 
-        def attempt(cur: FastCursor) -> PutParameterResult:
-            row = cur.one(self._select_for_update, {"name": name})
-            if row is not None and row["expires_at"] is not None and row["expires_at"] <= now:
-                raise _Expired(name)
-            if row is not None and not overwrite:
-                raise fail(
-                    "ParameterAlreadyExists",
-                    f"Parameter {name} already exists; set Overwrite to change its value.",
-                )
-            if row is None and type is None:
-                raise fail("ValidationException", "A Type is required to create a parameter.")
-            old: dict[str, Any] = row or {}
-            new_type = type or old["type"]
-            if row is not None and new_type != old["type"]:
-                raise fail(
-                    "HierarchyTypeMismatchException",
-                    f"Parameter {name} is a {old['type']}; its type cannot change to {new_type}. "
-                    "Create a new parameter instead.",
-                )
-            if key_id is not None and new_type != "SecureString":
-                raise fail("ValidationException", "KeyId applies only to SecureString parameters.")
-            new_key = (
-                (key_id or old.get("key_id") or "alias/aws/ssm")
-                if new_type == "SecureString"
-                else None
-            )
-            new_data_type = rules.check_data_type(data_type or old.get("data_type") or "text", new_type)
-            new_pattern = allowed_pattern if allowed_pattern is not None else old.get("allowed_pattern")
-            new_description = description if description is not None else old.get("description")
-            size = rules.check_value(
-                value, type_=new_type, data_type=new_data_type, allowed_pattern=new_pattern
-            )
-            if parsed_policies is not None:
-                policies_text = (
-                    json.dumps([json.loads(p.text) for p in parsed_policies])
-                    if parsed_policies
-                    else None
-                )
-                policy_list = parsed_policies
-            else:
-                policies_text = old.get("policies")
-                policy_list = policies_of(policies_text)
-            previous_tier = old.get("tier")
-            counts = None
-            if tier == "Intelligent-Tiering" or row is None:
-                counts = dict(cur.all(_SQL_TIER_COUNTS))
-            new_tier = rules.choose_tier(
-                tier,
-                previous=previous_tier,
-                size=size,
-                has_policies=bool(policy_list),
-                standard_full=bool(counts and counts["Standard"] >= rules.TIER_LIMITS["Standard"]),
-            )
-            if new_tier != previous_tier:
-                counts = counts or dict(cur.all(_SQL_TIER_COUNTS))
-                if counts[new_tier] >= rules.TIER_LIMITS[new_tier]:
-                    raise fail(
-                        "ParameterLimitExceeded",
-                        f"The {new_tier} tier already holds its limit of "
-                        f"{rules.TIER_LIMITS[new_tier]:,} parameters; delete some and try again.",
-                    )
-                cur.execute(_SQL_COUNT, {"d": 1, "tier": new_tier})
-                if previous_tier is not None:
-                    cur.execute(_SQL_COUNT, {"d": -1, "tier": previous_tier})
-            expires_at = next((p.at.timestamp() for p in policy_list if p.at is not None), None)
-            stored = self._encrypt(value, new_key, name) if new_type == "SecureString" else value
-            version = 1 if row is None else old["version"] + 1
-            oldest = 1 if row is None else old["oldest_version"]
-            if version - oldest + 1 > rules.MAX_VERSIONS:
-                if cur.one(_SQL_LABEL_ON_VERSION, {"name": name, "version": oldest}) is not None:
-                    raise fail(
-                        "ParameterMaxVersionLimitExceeded",
-                        f"Parameter {name} already has {rules.MAX_VERSIONS} versions and its "
-                        f"oldest, version {oldest}, carries a label, so it cannot be dropped to "
-                        "make room. Move the label to a newer version and try again.",
-                    )
-                cur.execute(_SQL_DROP_VERSION, {"name": name, "version": oldest})
-                oldest += 1
-            fields = {
-                "name": name,
-                "version": version,
-                "type": new_type,
-                "value": stored,
-                "key_id": new_key,
-                "data_type": new_data_type,
-                "tier": new_tier,
-                "description": new_description,
-                "allowed_pattern": new_pattern,
-                "policies": policies_text,
-                "last_modified": now,
-                "last_modified_user": self.user,
-            }
-            cur.execute(_SQL_INSERT_VERSION, fields)
-            extra = {"oldest_version": oldest, "expires_at": expires_at}
-            if row is None:
-                cur.execute(_SQL_INSERT_PARAMETER, {**fields, **extra, "parent": rules.parent_of(name)})
-                if checked_tags:
-                    cur.executemany(
-                        _SQL_INSERT_TAG,
-                        [{"rid": name, "key": k, "value": v} for k, v in checked_tags],
-                    )
-            else:
-                cur.execute(_SQL_UPDATE_PARAMETER, {**fields, **extra})
-            return PutParameterResult(version=version, tier=new_tier)
-
+        ``tags`` (``[{"Key", "Value"}]``) only on creation; ``policies`` is the JSON text of
+        the Policies array. Raises ``ParameterStoreError`` with ParameterAlreadyExists,
+        ValidationException, HierarchyTypeMismatchException, HierarchyLevelLimitExceededException,
+        ParameterPatternMismatchException, InvalidAllowedPatternException, TooManyTagsError,
+        ParameterLimitExceeded (the tier is full), ParameterMaxVersionLimitExceeded (100 versions
+        and the oldest is labelled), the policy errors (InvalidPolicyTypeException,
+        InvalidPolicyAttributeException, PoliciesLimitExceededException,
+        IncompatiblePolicyException), InvalidKeyId (an unknown KeyId), KeyRingUnreadable, or
+        TooManyUpdates. The steps are in ``parameter_put``.
+        """
+        request = put.check_request(
+            name, value, type=type, description=description, key_id=key_id, overwrite=overwrite,
+            allowed_pattern=allowed_pattern, tags=tags, tier=tier, policies=policies,
+            data_type=data_type, region=self.region, account_id=self.account_id,
+            now=self.clock.time(),
+        )
         try:
             for tries in (1, 2, 3):
                 try:
                     with self.store.fast_write() as cur:
-                        return attempt(cur)
-                except _Expired:
+                        return self._put_version(cur, request)
+                except put.Expired:
                     self.process_policies()
                 except StoreConflict:
                     if tries == 3:
@@ -303,10 +150,32 @@ class ParameterStore(PolicyEvents):
                         ) from None
             raise fail("TooManyUpdates", "The parameter kept changing; try again.")
         finally:
-            self._invalidate(name)
+            self._invalidate(request.name)
+
+    def _put_version(self, cur: FastCursor, request: put.PutRequest) -> PutParameterResult:
+        """One PutParameter transaction: check against the stored parameter, choose the tier,
+        encrypt, make room for the version and write it."""
+        row = cur.one(self._select_for_update, {"name": request.name})
+        new = put.check_against(request, row)
+        tier = put.move_tier(cur, request, row, new)
+        stored = (
+            self._encrypt(request.value, new.key_id, request.name)
+            if new.type == "SecureString"
+            else request.value
+        )
+        version, oldest = put.next_version(cur, request.name, row)
+        put.write(
+            cur, request, new, created=row is None, tier=tier, stored_value=stored,
+            version=version, oldest_version=oldest, user=self.user,
+        )
+        return PutParameterResult(version=version, tier=tier)
 
     def delete_parameter(self, name: str) -> None:
-        """DeleteParameter: remove a parameter with all its versions, labels and tags."""
+        """DeleteParameter: remove a parameter with all its versions, labels and tags.
+
+        Raises ParameterNotFound (also for an expired parameter, which this removes),
+        ValidationException for a bad name, TooManyUpdates.
+        """
         name = rules.check_name(name, region=self.region, account_id=self.account_id, for_write=False)
         now = self.clock.time()
 
@@ -325,7 +194,13 @@ class ParameterStore(PolicyEvents):
             self._invalidate(name)
 
     def delete_parameters(self, names: list[str]) -> DeleteParametersResult:
-        """DeleteParameters: up to 10 names; the missing ones come back as InvalidParameters."""
+        """DeleteParameters: up to 10 names; returns ``DeleteParametersResult``
+        (``{"DeletedParameters": [...], "InvalidParameters": [...]}``), where missing names and
+        names that are not valid come back as InvalidParameters.
+
+        Raises ValidationException for no names or more than 10, and any other error of
+        ``delete_parameter`` (HierarchyLevelLimitExceededException, TooManyUpdates).
+        """
         if not 1 <= len(names) <= 10:
             raise fail("ValidationException", f"Give between 1 and 10 names; {len(names)} were given.")
         deleted: list[str] = []
@@ -343,7 +218,16 @@ class ParameterStore(PolicyEvents):
     def label_parameter_version(
         self, name: str, labels: list[str], parameter_version: int | None = None
     ) -> LabelParameterVersionResult:
-        """LabelParameterVersion: attach labels (moving them from other versions)."""
+        """LabelParameterVersion: attach ``labels`` to ``parameter_version`` (default: the
+        latest), moving them from other versions; returns ``LabelParameterVersionResult``
+        (``{"InvalidLabels": [...], "ParameterVersion": N}``): labels breaking AWS's label rules
+        are reported there, not raised.
+
+        Raises ValidationException (no labels, more than 10, one over 100 characters),
+        ParameterNotFound, ParameterVersionNotFound (the version is not kept),
+        ParameterVersionLabelLimitExceeded (the version would carry more than 10 labels),
+        TooManyUpdates.
+        """
         name = rules.check_name(name, region=self.region, account_id=self.account_id, for_write=False)
         rules.check_labels_request(labels)
         valid = [lab for lab in dict.fromkeys(labels) if rules.label_is_valid(lab)]
@@ -375,7 +259,13 @@ class ParameterStore(PolicyEvents):
     def unlabel_parameter_version(
         self, name: str, parameter_version: int, labels: list[str]
     ) -> UnlabelParameterVersionResult:
-        """UnlabelParameterVersion: remove labels from one version."""
+        """UnlabelParameterVersion: remove ``labels`` from one version; returns
+        ``UnlabelParameterVersionResult`` (``{"RemovedLabels": [...], "InvalidLabels": [...]}``,
+        InvalidLabels being those the version did not carry).
+
+        Raises ValidationException (no labels, more than 10, one over 100 characters),
+        ParameterNotFound, ParameterVersionNotFound, TooManyUpdates.
+        """
         name = rules.check_name(name, region=self.region, account_id=self.account_id, for_write=False)
         rules.check_labels_request(labels)
 
@@ -393,83 +283,18 @@ class ParameterStore(PolicyEvents):
         finally:
             self._invalidate(name)
 
-    # -- tags -------------------------------------------------------------------------------
-
-    def add_tags_to_resource(self, name: str, tags: list[dict[str, str]]) -> None:
-        """AddTagsToResource for ResourceType ``Parameter``: add or replace tags."""
-        checked = rules.check_tags(tags)
-        name = self._tag_target(name)
-
-        def attempt(conn: Connection) -> None:
-            self._live_row(conn, name, lock=True, code="InvalidResourceId")
-            keys = [k for k, _ in checked]
-            existing = set(
-                conn.execute(
-                    sa.select(TAGS.c.key).where(
-                        TAGS.c.resource_type == "Parameter", TAGS.c.resource_id == name
-                    )
-                ).scalars()
-            )
-            if len(existing | set(keys)) > rules.MAX_TAGS:
-                raise fail("TooManyTagsError", f"A parameter may have at most {rules.MAX_TAGS} tags.")
-            conn.execute(
-                TAGS.delete().where(
-                    TAGS.c.resource_type == "Parameter",
-                    TAGS.c.resource_id == name,
-                    TAGS.c.key.in_(keys),
-                )
-            )
-            if checked:
-                conn.execute(
-                    TAGS.insert(),
-                    [
-                        {"resource_type": "Parameter", "resource_id": name, "key": k, "value": v}
-                        for k, v in checked
-                    ],
-                )
-
-        self._write(attempt)
-
-    def remove_tags_from_resource(self, name: str, tag_keys: list[str]) -> None:
-        """RemoveTagsFromResource for ResourceType ``Parameter``."""
-        name = self._tag_target(name)
-
-        def attempt(conn: Connection) -> None:
-            self._live_row(conn, name, lock=True, code="InvalidResourceId")
-            conn.execute(
-                TAGS.delete().where(
-                    TAGS.c.resource_type == "Parameter",
-                    TAGS.c.resource_id == name,
-                    TAGS.c.key.in_(tag_keys),
-                )
-            )
-
-        self._write(attempt)
-
-    def list_tags_for_resource(self, name: str) -> list[dict[str, str]]:
-        """ListTagsForResource for ResourceType ``Parameter``: ``[{"Key", "Value"}]``."""
-        name = self._tag_target(name)
-        with self.store.read() as conn:
-            self._live_row(conn, name, code="InvalidResourceId")
-            rows = conn.execute(
-                sa.select(TAGS.c.key, TAGS.c.value)
-                .where(TAGS.c.resource_type == "Parameter", TAGS.c.resource_id == name)
-                .order_by(TAGS.c.key)
-            ).all()
-        return [{"Key": r.key, "Value": r.value} for r in rows]
-
-    def _tag_target(self, name: str) -> str:
-        try:
-            return rules.check_name(
-                name, region=self.region, account_id=self.account_id, for_write=False
-            )
-        except rules.ParameterStoreError:
-            raise fail("InvalidResourceId", f"{name!r} is not a parameter name.") from None
-
     # == reads ====================================================================================
 
     def get_parameter(self, name: str, *, with_decryption: bool = False) -> Parameter:
-        """GetParameter: ``name``, ``name:VERSION`` or ``name:LABEL``."""
+        """GetParameter: ``name``, ``name:VERSION`` or ``name:LABEL`` (or the parameter's ARN);
+        returns ``Parameter`` (``{"Name", "Type", "Value", "Version", "Selector"?,
+        "LastModifiedDate", "ARN", "DataType"}``). A SecureString's value is its ciphertext
+        unless ``with_decryption``.
+
+        Raises ParameterNotFound (also once expired), ParameterVersionNotFound (no such
+        version or label), ValidationException (a bad name or selector), and with decryption
+        InvalidCiphertext, InvalidKeyId or KeyRingUnreadable.
+        """
         key = (name, with_decryption)
         entry = self._cache.get(key)
         if entry is not None:
@@ -489,7 +314,13 @@ class ParameterStore(PolicyEvents):
     def get_parameters(
         self, names: list[str], *, with_decryption: bool = False
     ) -> GetParametersResult:
-        """GetParameters: up to 10 references; unknown ones come back as InvalidParameters."""
+        """GetParameters: up to 10 references as for ``get_parameter``; returns
+        ``GetParametersResult`` (``{"Parameters": [...], "InvalidParameters": [...]}``), where
+        references that name no parameter, version or label come back as InvalidParameters.
+
+        Raises ValidationException (no names, more than 10, a bad name) and the decryption
+        errors of ``get_parameter``.
+        """
         if not 1 <= len(names) <= 10:
             raise fail("ValidationException", f"Give between 1 and 10 names; {len(names)} were given.")
         found: list[Parameter] = []
@@ -513,7 +344,15 @@ class ParameterStore(PolicyEvents):
         max_results: int | None = None,
         next_token: str | None = None,
     ) -> Page[Parameter]:
-        """GetParametersByPath: the parameters under a path, 10 a page at most."""
+        """GetParametersByPath: the parameters directly under ``path`` (every descendant when
+        ``recursive``), by name, 10 a page at most; returns ``Page[Parameter]``
+        (``{"Parameters": [...], "NextToken"?}``).
+
+        ``parameter_filters`` are ``[{"Key", "Option"?, "Values"}]`` with keys Type, KeyId,
+        Label and ``tag:KEY``. Raises ValidationException (a bad path or MaxResults),
+        HierarchyLevelLimitExceededException, InvalidFilterKey, InvalidFilterOption,
+        InvalidFilterValue, InvalidNextToken, and the decryption errors of ``get_parameter``.
+        """
         limit = q.check_max_results(max_results, limit=10)
         condition = q.path_condition(path, recursive)
         conditions = q.filter_conditions(parameter_filters, by_path=True)
@@ -538,7 +377,17 @@ class ParameterStore(PolicyEvents):
         max_results: int | None = None,
         next_token: str | None = None,
     ) -> Page[ParameterMetadata]:
-        """DescribeParameters: metadata (no values), 50 a page at most."""
+        """DescribeParameters: metadata (no values) by name, 50 a page at most; returns
+        ``Page[ParameterMetadata]`` (``{"Parameters": [{"Name", "ARN", "Type", "KeyId"?,
+        "LastModifiedDate", "LastModifiedUser", "Description"?, "AllowedPattern"?, "Version",
+        "Tier", "Policies", "DataType"}], "NextToken"?}``).
+
+        ``parameter_filters`` are ``[{"Key", "Option"?, "Values"}]`` with keys Name, Type,
+        KeyId, Path, Tier, DataType and ``tag:KEY``; the older ``filters`` are
+        ``[{"Key", "Values"}]`` with Name, Type, KeyId. Raises ValidationException (both kinds
+        of filter, a bad MaxResults), InvalidFilterKey, InvalidFilterOption, InvalidFilterValue,
+        InvalidNextToken.
+        """
         if filters and parameter_filters:
             raise fail("ValidationException", "Give Filters or ParameterFilters, not both.")
         limit = q.check_max_results(max_results, limit=50)
@@ -561,7 +410,7 @@ class ParameterStore(PolicyEvents):
                 arn=self._arn(r.name),
                 type=r.type,
                 key_id=r.key_id,
-                last_modified_date=_utc(r.last_modified),
+                last_modified_date=wire.from_epoch(r.last_modified),
                 last_modified_user=r.last_modified_user,
                 description=r.description,
                 allowed_pattern=r.allowed_pattern,
@@ -583,7 +432,14 @@ class ParameterStore(PolicyEvents):
         max_results: int | None = None,
         next_token: str | None = None,
     ) -> Page[ParameterHistory]:
-        """GetParameterHistory: every retained version, oldest first, 50 a page at most."""
+        """GetParameterHistory: every retained version, oldest first, 50 a page at most;
+        returns ``Page[ParameterHistory]`` (``{"Parameters": [{"Name", "Type", "KeyId"?,
+        "LastModifiedDate", "LastModifiedUser", "Description"?, "Value", "AllowedPattern"?,
+        "Version", "Labels", "Tier", "Policies", "DataType"}], "NextToken"?}``).
+
+        Raises ValidationException (a bad name or MaxResults), ParameterNotFound,
+        InvalidNextToken, and the decryption errors of ``get_parameter``.
+        """
         name = rules.check_name(name, region=self.region, account_id=self.account_id, for_write=False)
         limit = q.check_max_results(max_results, limit=50)
         after = q.decode_token("history", next_token)
@@ -606,7 +462,7 @@ class ParameterStore(PolicyEvents):
                 name=name,
                 type=r.type,
                 key_id=r.key_id,
-                last_modified_date=_utc(r.last_modified),
+                last_modified_date=wire.from_epoch(r.last_modified),
                 last_modified_user=r.last_modified_user,
                 description=r.description,
                 value=self._plain(name, r.type, r.value, with_decryption),
@@ -624,7 +480,7 @@ class ParameterStore(PolicyEvents):
 
     # == helpers ==================================================================================
 
-    def _write(self, attempt: Callable[[Connection], Any]) -> Any:
+    def _write(self, attempt: Callable[[Connection], T]) -> T:
         for tries in (1, 2):
             try:
                 with self.store.write() as conn:
@@ -644,9 +500,6 @@ class ParameterStore(PolicyEvents):
         conn.execute(TAGS.delete().where(TAGS.c.resource_type == "Parameter", TAGS.c.resource_id == name))
         conn.execute(P.delete().where(P.c.name == name))
         conn.execute(C.update().where(C.c.tier == row.tier).values(count=C.c.count - 1))
-
-    def _tier_counts(self, conn: Connection) -> dict[str, int]:
-        return {r.tier: r._mapping["count"] for r in conn.execute(sa.select(C))}
 
     def _live_row(
         self, conn: Connection, name: str, *, lock: bool = False, code: str = "ParameterNotFound"
@@ -688,7 +541,7 @@ class ParameterStore(PolicyEvents):
                 type=selected.type,
                 value=self._plain(name, selected.type, selected.value, with_decryption),
                 version=selected.version,
-                last_modified_date=_utc(selected.last_modified),
+                last_modified_date=wire.from_epoch(selected.last_modified),
                 arn=self._arn(name),
                 data_type=selected.data_type,
                 selector=selector,
@@ -702,7 +555,7 @@ class ParameterStore(PolicyEvents):
             type=row.type,
             value=self._plain(row.name, row.type, row.value, with_decryption),
             version=row.version,
-            last_modified_date=_utc(row.last_modified),
+            last_modified_date=wire.from_epoch(row.last_modified),
             arn=self._arn(row.name),
             data_type=row.data_type,
         )

@@ -110,3 +110,26 @@ def test_library_documents_are_aws_owned(engine: Engine) -> None:
     assert len(page["DocumentIdentifiers"]) == 1 and "NextToken" in page
     rest = reg.list_documents(max_results=50, next_token=page["NextToken"])
     assert len(rest["DocumentIdentifiers"]) == len(listed) - 1
+
+
+def test_paging_tokens(engine: Engine) -> None:
+    reg = engine.documents
+    reg.create_document(json.dumps(COMMAND), "Paged")
+    for n in range(2, 5):
+        reg.update_document(json.dumps({**COMMAND, "description": f"v{n}"}), "Paged")
+    first = reg.list_document_versions("Paged", max_results=3)
+    assert [v["DocumentVersion"] for v in first["DocumentVersions"]] == ["4", "3", "2"]
+    rest = reg.list_document_versions("Paged", next_token=first["NextToken"])
+    assert [v["DocumentVersion"] for v in rest["DocumentVersions"]] == ["1"]
+    assert "NextToken" not in rest
+    listing_token = reg.list_documents(max_results=1)["NextToken"]
+    for call, token in (
+        (reg.list_documents, "garbage"),
+        (reg.list_documents, first["NextToken"]),  # a token of another listing
+        (lambda **kw: reg.list_document_versions("Paged", **kw), listing_token),
+    ):
+        with pytest.raises(DocumentRegistryError) as info:
+            call(next_token=token)
+        assert (info.value.code, info.value.message) == (
+            "InvalidNextToken", "The NextToken is not valid for this request."
+        )
