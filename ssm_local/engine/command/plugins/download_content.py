@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import posixpath
 import urllib.parse
 import urllib.request
 from typing import Any
 
-from ssm_local.engine.command.interpreter import StepContext
-from ssm_local.engine.command.results import FAILED, SUCCESS, PluginResult
+from ssm_local.engine.command.plugins.base import FAILED, SUCCESS, PluginResult, StepContext
 from ssm_local.engine.executors.base import InvocationRequest
 
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
@@ -65,8 +65,6 @@ async def download_content(ctx: StepContext) -> PluginResult:
                           "(supported: HTTP, SSMDocument)")
     info = inputs.get("sourceInfo")
     if isinstance(info, str):
-        import json
-
         try:
             info = json.loads(info)
         except json.JSONDecodeError:

@@ -6,7 +6,8 @@ on the node (a relative path resolves under the node's downloads directory; a di
 single document is accepted, as aws:downloadContent of an SSMDocument writes one). The document's
 own parameters are resolved from ``documentParameters`` (a map, or JSON/YAML text; null values
 are dropped) and checked before anything runs. Nesting is limited to three levels, as in the
-agent; ``AWS-Noop`` succeeds without running anything.
+agent; ``AWS-Noop`` succeeds without running anything. The nested document runs through
+``StepContext.run_document``, with the plugin table of the outer one.
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ import yaml
 
 from ssm_local import documents
 from ssm_local.documents.parameters import resolve_parameters
-from ssm_local.engine.command.interpreter import MAX_DOCUMENT_DEPTH, StepContext, run_invocation
-from ssm_local.engine.command.results import FAILED, SUCCESS, PluginResult
+from ssm_local.engine.command.plugins.base import FAILED, SUCCESS, PluginResult, StepContext
 from ssm_local.engine.executors.base import InvocationRequest
 from ssm_local.grammar.errors import DocumentError, ParameterError
+
+MAX_DOCUMENT_DEPTH = 3
+"""aws:runDocument nesting limit (the agent's)."""
 
 
 def _fail(ctx: StepContext, message: str) -> PluginResult:
@@ -104,7 +107,7 @@ async def run_document(ctx: StepContext) -> PluginResult:
     except (DocumentError, ParameterError, KeyError) as exc:
         message = exc.message if isinstance(exc, DocumentError | ParameterError) else str(exc)
         return _fail(ctx, f"aws:runDocument {path}: {message}")
-    inner = await run_invocation(document, parameters, ctx.node, depth=ctx.depth + 1)
+    inner = await ctx.run_document(document, parameters)
     return PluginResult(ctx.step.name, ctx.step.action, inner.status, inner.status_details,
                         inner.response_code, started, ctx.node.clock.now(), inner.stdout,
                         inner.stderr)

@@ -11,12 +11,19 @@ environment carries SSM_COMMAND_ID, AWS_SSM_INSTANCE_ID and AWS_SSM_REGION_NAME.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import posixpath
 from typing import Any
 
-from ssm_local.engine.command.interpreter import StepContext
-from ssm_local.engine.command.results import CANCELLED, FAILED, SUCCESS, TIMED_OUT, PluginResult
+from ssm_local.engine.command.plugins.base import (
+    CANCELLED,
+    FAILED,
+    SUCCESS,
+    TIMED_OUT,
+    PluginResult,
+    StepContext,
+)
 from ssm_local.engine.executors.base import InvocationRequest, ProcessOutcome, ProcessResult
 
 DEFAULT_TIMEOUT = 3600
@@ -61,8 +68,6 @@ def working_directory(ctx: StepContext) -> str | None:
 async def run_script(ctx: StepContext, interpreter: tuple[str, ...], filename: str
                      ) -> tuple[ProcessResult, PluginResult]:
     """Run the step's script through the node's executor and map the result to a plugin result."""
-    import asyncio
-
     node = ctx.node
     timeout: float = step_timeout(ctx.inputs.get("timeoutSeconds"))
     if node.deadline is not None:
