@@ -28,7 +28,7 @@ from ssm_local.engine.command.results import (
     InvocationResult,
     PluginResult,
 )
-from ssm_local.engine.executors.base import Executor
+from ssm_local.engine.executors.base import Executor, ProcessOutcome, ProcessResult
 
 __all__ = [
     "CANCELLED",
@@ -42,6 +42,8 @@ __all__ = [
     "OutputSink",
     "PluginResult",
     "StepContext",
+    "interrupted",
+    "time_left",
 ]
 
 OutputSink = Callable[[str, str, bytes], None]
@@ -98,3 +100,21 @@ class StepContext:
 
 CommandPlugin = Callable[[StepContext], Awaitable[PluginResult]]
 """A Command plugin: ``await plugin(ctx)`` runs one step and returns its ``PluginResult``."""
+
+
+def time_left(node: NodeContext, seconds: float) -> float:
+    """``seconds``, cut to what is left before ``node.deadline`` (at least 1 ms): the timeout to
+    give the executor for one request of a step."""
+    if node.deadline is None:
+        return seconds
+    return max(min(seconds, node.deadline - asyncio.get_running_loop().time()), 0.001)
+
+
+def interrupted(result: ProcessResult) -> tuple[str, str] | None:
+    """``(Status, StatusDetails)`` of a step whose executor run was cancelled (``Cancelled``) or
+    timed out (``TimedOut`` / ``Execution Timed Out``); None when the run was not interrupted."""
+    if result.outcome is ProcessOutcome.CANCELLED:
+        return CANCELLED, "Cancelled"
+    if result.outcome is ProcessOutcome.TIMED_OUT:
+        return TIMED_OUT, "Execution Timed Out"
+    return None

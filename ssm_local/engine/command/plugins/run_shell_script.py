@@ -11,7 +11,6 @@ environment carries SSM_COMMAND_ID, AWS_SSM_INSTANCE_ID and AWS_SSM_REGION_NAME.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import posixpath
 from typing import Any
@@ -23,6 +22,7 @@ from ssm_local.engine.command.plugins.base import (
     TIMED_OUT,
     PluginResult,
     StepContext,
+    time_left,
 )
 from ssm_local.engine.executors.base import InvocationRequest, ProcessOutcome, ProcessResult
 
@@ -69,9 +69,7 @@ async def run_script(ctx: StepContext, interpreter: tuple[str, ...], filename: s
                      ) -> tuple[ProcessResult, PluginResult]:
     """Run the step's script through the node's executor and map the result to a plugin result."""
     node = ctx.node
-    timeout: float = step_timeout(ctx.inputs.get("timeoutSeconds"))
-    if node.deadline is not None:
-        timeout = max(min(timeout, node.deadline - asyncio.get_running_loop().time()), 0.001)
+    timeout = time_left(node, step_timeout(ctx.inputs.get("timeoutSeconds")))
     environment = {
         **ctx.environment,
         "SSM_COMMAND_ID": node.command_id,
