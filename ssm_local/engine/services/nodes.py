@@ -294,8 +294,8 @@ class NodeRegistry:
         ``add_local`` and ``add_ssh``. Raises NodeError ValidationException for an unknown or
         broken executor, options that are not JSON, or a bad name, tag or platform."""
         if executor in ("local", "ssh"):
-            raise NodeError(f"use add_{executor} (ssm-local nodes add NAME --{executor}) for a "
-                            f"{executor} node", code="ValidationException")
+            raise NodeError(f"{executor} nodes are added with add_{executor} (ssm-local nodes add "
+                            f"NAME --{executor})", code="ValidationException")
         try:
             self.executors.factory(executor)
         except ExecutorError as exc:
