@@ -72,7 +72,8 @@ class ExecutorRegistry:
         """The factory registered as ``name``; :class:`ExecutorError` if unknown or broken."""
         if name in BUILTIN_EXECUTORS:
             module_name, _, attribute = BUILTIN_EXECUTORS[name].partition(":")
-            return getattr(importlib.import_module(module_name), attribute)
+            builtin: ExecutorFactory = getattr(importlib.import_module(module_name), attribute)
+            return builtin
         entry_point = self._plugins.get(name)
         if entry_point is None:
             raise ExecutorError(f"unknown executor {name!r}; valid executors: {self._valid()}")
@@ -88,7 +89,8 @@ class ExecutorRegistry:
                 f"executor plugin {name!r} ({entry_point.value}) is not callable; "
                 f"valid executors: {self._valid()}"
             )
-        return loaded
+        plugin: ExecutorFactory = loaded
+        return plugin
 
     def create(self, name: str, /, **options: Any) -> Executor:
         """A new executor ``name`` built with ``options``."""

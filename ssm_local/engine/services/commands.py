@@ -111,8 +111,11 @@ class CommandHandle:
         return self._service.get_command(self.command_id)
 
     def invocations(self, *, details: bool = True) -> list[dict[str, Any]]:
-        return self._service.list_command_invocations(
+        """ListCommandInvocations of this command (with ``CommandPlugins`` unless ``details``
+        is False)."""
+        found: list[dict[str, Any]] = self._service.list_command_invocations(
             command_id=self.command_id, details=details)["CommandInvocations"]
+        return found
 
     def result(self) -> dict[str, Any]:
         """``{"Command": ..., "CommandInvocations": [...]}``: what ``run --output json`` prints."""
