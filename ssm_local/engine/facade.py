@@ -4,14 +4,15 @@
 or the environment, and exposes the services: ``engine.parameters`` (Parameter Store),
 ``engine.documents`` (the document registry), ``engine.nodes`` and ``engine.commands`` (Run
 Command; ``engine.send_command(...)`` returns a handle). Everything is injectable for tests: the home
-directory, the environment, a clock, the account and region. Use it as a context manager, or
-call ``close()``.
+directory, the environment, a clock, the account and region, how nodes get their executors
+(``executor_factory``, e.g. a ``MockExecutor`` for a dry run) and the Command plugin table
+(``plugins``). Use it as a context manager, or call ``close()``.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -23,10 +24,13 @@ from ssm_local.engine.store import Store, ssm_local_home
 from ssm_local.engine.store.database import default_store_url
 
 if TYPE_CHECKING:
+    from ssm_local.engine.command import CommandPlugin
     from ssm_local.engine.services.automations import AutomationHandle, AutomationService
+    from ssm_local.engine.services.command_models import OutputListener, ProgressListener
     from ssm_local.engine.services.commands import CommandHandle, CommandService
     from ssm_local.engine.services.documents import DocumentRegistry
-    from ssm_local.engine.services.nodes import NodeRegistry
+    from ssm_local.engine.services.nodes import NodeExecutorFactory, NodeRegistry
+    from ssm_local.engine.services.resolution import ResolvedDocument
 
 DEFAULT_ACCOUNT_ID = "123456789012"
 DEFAULT_REGION = "us-east-1"
@@ -46,7 +50,12 @@ class Engine:
         clock: Clock | None = None,
         keyring: KeyRing | None = None,
         cache_ttl: float | None = 1.0,
+        executor_factory: NodeExecutorFactory | None = None,
+        plugins: Mapping[str, CommandPlugin] | None = None,
     ) -> None:
+        """``executor_factory(node)`` gives the executor every Run Command invocation runs on
+        (instead of the node's own: ``local``, ``ssh`` or a plugin); the executors it returns are
+        the caller's to close. ``plugins`` is the Command plugin table (None: ``BUILTIN_PLUGINS``)."""
         env: Mapping[str, str] = os.environ if environ is None else environ
         self.home = Path(home).expanduser() if home is not None else ssm_local_home(env)
         if url is None:
@@ -66,6 +75,8 @@ class Engine:
             clock=self.clock,
             cache_ttl=cache_ttl,
         )
+        self.executor_factory = executor_factory
+        self.plugins = plugins
         self._documents: DocumentRegistry | None = None
         self._nodes: NodeRegistry | None = None
         self._commands: CommandService | None = None
@@ -95,16 +106,14 @@ class Engine:
     def commands(self) -> CommandService:
         """Run Command: send, cancel and read commands (made on first use)."""
         if self._commands is None:
-            from ssm_local.engine.services.commands import (
-                CommandService,
-                parameter_store_resolver,
-                registry_lookup,
-            )
+            from ssm_local.engine.services.commands import CommandService
+            from ssm_local.engine.services.resolution import parameter_store_resolver, registry_lookup
 
             self._commands = CommandService(
                 self.store, self.nodes, region=self.region, clock=self.clock,
                 registry=registry_lookup(self.documents),
                 resolve_ssm=parameter_store_resolver(self.parameters),
+                executor_factory=self.executor_factory, plugins=self.plugins,
             )
         return self._commands
 
@@ -113,18 +122,10 @@ class Engine:
         """Automation executions: start, run, signal, stop, read, resume (made on first use)."""
         if self._automations is None:
             from ssm_local.engine.services.automations import AutomationService
+            from ssm_local.engine.services.resolution import parameter_store_value, registry_content
 
-            registry = self.documents
-
-            def resolve_document(name: str, version: str | None) -> tuple[str, str, str]:
-                found = registry.get_document(name, document_version=version)
-                return name, str(found["DocumentVersion"]), str(found["Content"])
-
-            def resolve_ssm(name: str) -> Any:
-                parameter = self.parameters.get_parameter(name)
-                if parameter.type == "StringList":
-                    return parameter.value.split(",")
-                return parameter.value
+            resolve_document = registry_content(self.documents)
+            resolve_ssm = parameter_store_value(self.parameters)
 
             self._automations = AutomationService(
                 self.store, region=self.region, account_id=self.account_id,
@@ -140,16 +141,44 @@ class Engine:
         ``attachments_dir``, ``document_version``."""
         return self.automations.start(document, parameters, **options)
 
-    def send_command(self, document: str, **request: Any) -> CommandHandle:
+    def send_command(
+        self,
+        document: str | ResolvedDocument,
+        *,
+        parameters: Mapping[str, Any] | None = None,
+        instance_ids: Sequence[str] | None = None,
+        targets: Sequence[Mapping[str, Any]] | None = None,
+        document_version: str | None = None,
+        max_concurrency: str | int | None = None,
+        max_errors: str | int | None = None,
+        timeout_seconds: int | None = None,
+        comment: str = "",
+        on_output: OutputListener | None = None,
+        on_progress: ProgressListener | None = None,
+    ) -> CommandHandle:
         """SendCommand: checks run (and raise) here, then the command runs in the background.
 
-        ``document`` is a file path, a registry name (``name[:version]``) or a bundled name;
-        ``request`` takes ``parameters``, ``instance_ids``, ``targets``, ``max_concurrency``,
-        ``max_errors``, ``timeout_seconds``, ``comment``, ``on_output`` and ``on_progress``.
-        The handle has ``command_id``, ``wait()``, ``await handle``, ``cancel()`` and
-        ``result()`` (the Command and its CommandInvocations in AWS's shape).
+        ``document`` is a file path, a registry name (``name[:version]``) or a bundled name.
+        ``parameters`` are native values or AWS's list-of-strings form; ``instance_ids`` (ids
+        or names, at most 50) or ``targets`` (``[{"Key": "tag:role", "Values": ["web"]}]``, at
+        most 5) choose the nodes (neither: this machine); ``max_concurrency`` and ``max_errors``
+        are a count or a percentage such as ``"10%"`` (defaults 50 and 0); ``timeout_seconds``
+        (30-2,592,000 seconds) is the delivery timeout and each invocation's overall timeout;
+        ``comment`` is at most 100 characters. ``on_output(instance_id, step, stream, chunk)``
+        gets live output and ``on_progress(progress)`` the counters, from the command's thread.
+
+        Raises (``code``): InvalidDocument (not found, not valid, not a Command document),
+        InvalidParameters (a bad parameter value, comment or timeout; both InstanceIds and
+        Targets), ParameterNotFound (a ``{{ssm:...}}`` value), InvalidInstanceId (an unknown
+        node), InvalidTarget, ValidationException (MaxConcurrency, MaxErrors); see
+        ``CommandService.prepare``. The handle has ``command_id``, ``wait()``, ``await handle``,
+        ``cancel()`` and ``result()`` (the Command and its CommandInvocations in AWS's shape).
         """
-        return self.commands.send_command(document, **request)
+        return self.commands.send_command(
+            document, parameters=parameters, instance_ids=instance_ids, targets=targets,
+            document_version=document_version, max_concurrency=max_concurrency,
+            max_errors=max_errors, timeout_seconds=timeout_seconds, comment=comment,
+            on_output=on_output, on_progress=on_progress)
 
     def close(self) -> None:
         """Stop background work and close the store's connections."""

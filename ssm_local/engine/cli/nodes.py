@@ -1,7 +1,8 @@
 """``ssm-local nodes ...``: the machines Run Command sends commands to. ``nodes add NAME --ssh
 USER@HOST[:PORT]`` registers an SSH host (``--key``, ``--known-hosts``, ``--accept-new-host-keys``,
 ``--tag K=V``, ``--platform``), ``nodes add NAME --local`` an extra node that runs on this machine,
-``nodes list`` shows every node (this machine first; ``--output json`` in
+``nodes add NAME --executor PLUGIN --option K=V...`` a node served by an executor plugin (options
+are passed to it as text), ``nodes list`` shows every node (this machine first; ``--output json`` in
 DescribeInstanceInformation's shape, with tags), ``nodes remove NAME|ID`` forgets one and ``nodes
 tag NAME|ID K=V...`` adds tags. ``--db URL`` (or ``SSM_LOCAL_DB``) picks the store.
 """
@@ -9,13 +10,10 @@ tag NAME|ID K=V...`` adds tags. ``--db URL`` (or ``SSM_LOCAL_DB``) picks the sto
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ssm_local.engine.cli import EXIT_OK, UsageError
 from ssm_local.engine.cli.common import open_engine, print_json
-
-if TYPE_CHECKING:
-    pass
 
 
 def add_db_option(parser: argparse.ArgumentParser) -> None:
@@ -29,12 +27,13 @@ def add_output_option(parser: argparse.ArgumentParser) -> None:
                         help="text (default) or JSON in the shape of AWS's API")
 
 
-def parse_tag_args(items: list[str] | None) -> dict[str, str]:
+def parse_tag_args(items: list[str] | None, what: str = "tag") -> dict[str, str]:
+    """``KEY=VALUE`` items -> a map (a later item replaces an earlier one with the same key)."""
     tags: dict[str, str] = {}
     for item in items or []:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise UsageError(f"cannot read tag {item!r}: use KEY=VALUE")
+            raise UsageError(f"cannot read {what} {item!r}: use KEY=VALUE")
         tags[key] = value
     return tags
 
@@ -46,12 +45,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     cmds = nodes.add_subparsers(dest="nodes_command", metavar="COMMAND")
     cmds.required = True
 
-    add = cmds.add_parser("add", help="register a node (--ssh USER@HOST[:PORT] or --local)")
+    add = cmds.add_parser("add", help="register a node (--ssh USER@HOST[:PORT], --local or "
+                                      "--executor NAME)")
     add.add_argument("name", metavar="NAME")
     kind = add.add_mutually_exclusive_group(required=True)
     kind.add_argument("--ssh", metavar="USER@HOST[:PORT]", help="an SSH host")
     kind.add_argument("--local", action="store_true",
                       help="another node that runs on this machine (tests, fan-out)")
+    kind.add_argument("--executor", metavar="NAME",
+                      help="a node served by an executor plugin (entry point group "
+                           "ssm_local.executors) or the built-in mock")
+    add.add_argument("--option", action="append", metavar="KEY=VALUE",
+                     help="an option of the --executor plugin, passed as text (repeatable)")
     add.add_argument("--key", metavar="PATH", help="SSH private key (default: agent and ~/.ssh)")
     add.add_argument("--known-hosts", metavar="PATH",
                      help="known_hosts file to check the host key against "
@@ -61,7 +66,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                           "(a changed key is still refused)")
     add.add_argument("--tag", action="append", metavar="KEY=VALUE", help="a tag (repeatable)")
     add.add_argument("--platform", choices=("Linux", "MacOS", "Windows"),
-                     help="the node's platform type (default: Linux for SSH, this OS for local)")
+                     help="the node's platform type (default: Linux for SSH and plugins, this OS "
+                          "for local)")
     add_db_option(add)
     add_output_option(add)
     add.set_defaults(func=run_add)
@@ -91,11 +97,18 @@ def _describe(node: Any) -> str:
 
 def run_add(args: argparse.Namespace) -> int:
     tags = parse_tag_args(args.tag)
+    options = parse_tag_args(args.option, "option")
+    if options and not args.executor:
+        raise UsageError("--option is for --executor")
     with open_engine(args) as engine:
+        if (args.local or args.executor) and (
+                args.key or args.known_hosts or args.accept_new_host_keys):
+            raise UsageError("--key, --known-hosts and --accept-new-host-keys are for --ssh")
         if args.local:
-            if args.key or args.known_hosts or args.accept_new_host_keys:
-                raise UsageError("--key, --known-hosts and --accept-new-host-keys are for --ssh")
             node = engine.nodes.add_local(args.name, tags=tags, platform_type=args.platform)
+        elif args.executor:
+            node = engine.nodes.add_executor(args.name, args.executor, options=options, tags=tags,
+                                             platform_type=args.platform or "Linux")
         else:
             node = engine.nodes.add_ssh(
                 args.name, args.ssh, key_path=args.key, known_hosts=args.known_hosts,

@@ -137,7 +137,7 @@ class _Display:
 
 
 def _document(engine: Any, arg: str, version: str | None) -> Any:
-    from ssm_local.engine.services.commands import ResolvedDocument, load_document
+    from ssm_local.engine.services.resolution import ResolvedDocument, load_document
 
     if arg == "-":
         return ResolvedDocument("<stdin>", version or "$DEFAULT",

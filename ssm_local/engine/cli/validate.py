@@ -99,12 +99,12 @@ def not_runnable(document: documents.Document) -> list[documents.Diagnostic]:
     """``--strict``: an error for every step ssm-local has no plugin or action handler for."""
     from ssm_local.engine.automation.actions import automation_action
     from ssm_local.engine.automation.interpreter import INSTANT_ACTIONS, WAITING_ACTIONS
-    from ssm_local.engine.command.plugins import command_plugin
+    from ssm_local.engine.command.plugins import BUILTIN_PLUGINS
 
     found = []
     for step in document.all_steps():
         if document.kind == "Command":
-            runnable = command_plugin(step.action) is not None
+            runnable = step.action in BUILTIN_PLUGINS
         elif document.kind == "Automation":
             runnable = (step.action in INSTANT_ACTIONS or step.action in WAITING_ACTIONS
                         or automation_action(step.action) is not None)

@@ -1,27 +1,29 @@
 """The Command document interpreter: runs one document's steps on one node, as the SSM agent does.
 
 ``run_invocation`` takes a loaded Command document (schemaVersion 1.2, 2.0 or 2.2), the
-parameter values already resolved and checked (``ssm_local.documents.parameters.resolve_parameters``) and
-a ``NodeContext`` (the node's executor, platform and identifiers), and runs the steps in order
-(ssm-semantics.md §3-§4): preconditions (2.2 only), the platform rules (a plugin that does not
-fit the node is skipped under 2.2 and fails under 2.0 and 1.2), type-preserving substitution,
-``interpolationType: ENV_VAR``, the control-flow inputs ``onFailure``, ``onSuccess`` and
-``finallyStep``, and the exit codes 168 and 169 that skip the remaining steps. A failed step does
-not stop later steps. An overall deadline, and cancellation through ``NodeContext.cancel``, stop
-the run; steps that never started are reported as such. Plugins live in ``ssm_local.engine.command.plugins``.
+parameter values already resolved and checked (``ssm_local.documents.parameters.resolve_parameters``),
+a ``NodeContext`` (the node's executor, platform and identifiers) and a table of plugins (by
+default ``BUILTIN_PLUGINS``), and runs the steps in order (ssm-semantics.md §3-§4): preconditions
+(2.2 only), the platform rules (a plugin that does not fit the node is skipped under 2.2 and fails
+under 2.0 and 1.2), type-preserving substitution, ``interpolationType: ENV_VAR``, the control-flow
+inputs ``onFailure``, ``onSuccess`` and ``finallyStep``, and the exit codes 168 and 169 that skip
+the remaining steps. A failed step does not stop later steps. An overall deadline, and
+cancellation through ``NodeContext.cancel``, stop the run; steps that never started are reported
+as such. The plugin contract is ``ssm_local.engine.command.plugins.base``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from ssm_local.documents.model import Document, Step
-from ssm_local.engine.clock import Clock, SystemClock
+from ssm_local.engine.command.plugins import BUILTIN_PLUGINS
+from ssm_local.engine.command.plugins.base import CommandPlugin, NodeContext, StepContext
 from ssm_local.engine.command.results import (
     CANCELLED,
     FAILED,
@@ -31,13 +33,9 @@ from ssm_local.engine.command.results import (
     PluginResult,
     skipped,
 )
-from ssm_local.engine.executors.base import Executor
 from ssm_local.engine.substitution import MISSING, render
 from ssm_local.grammar.errors import TemplateSyntaxError
 from ssm_local.grammar.template import ParameterRef, Reference, parse_template
-
-MAX_DOCUMENT_DEPTH = 3
-"""aws:runDocument nesting limit (the agent's)."""
 
 CONTROL_INPUTS = ("onFailure", "onSuccess", "finallyStep")
 
@@ -54,44 +52,12 @@ PLUGIN_PLATFORMS: dict[str, frozenset[str]] = {
 }
 """Where each plugin runs (ssm-semantics.md §4.1); a plugin not listed runs on Linux and Windows."""
 
-
-OutputSink = Callable[[str, str, bytes], None]
-"""``sink(step_name, stream, chunk)``: live output of the node's steps."""
-
-DocumentResolver = Callable[[str], Document]
-"""Finds a document by ``name`` or ``name:version`` for aws:runDocument and downloadContent."""
+DEFAULT_PLATFORMS = frozenset({"Linux", "Windows"})
 
 
-@dataclass
-class NodeContext:
-    """Everything about the node and the command that a plugin needs."""
-
-    node_id: str
-    executor: Executor
-    command_id: str
-    platform: str = "Linux"
-    region: str = "us-east-1"
-    work_dir: str = "/tmp/ssm-local"
-    """The orchestration directory on the node; downloads go to ``<work_dir>/downloads``."""
-    resolve_document: DocumentResolver | None = None
-    cancel: asyncio.Event = field(default_factory=asyncio.Event)
-    on_output: OutputSink | None = None
-    clock: Clock = field(default_factory=SystemClock)
-    deadline: float | None = None
-    """``loop.time()`` after which the invocation is out of time (the overall timeout)."""
-
-
-@dataclass(frozen=True)
-class StepContext:
-    """One step about to run: its rendered inputs and where it runs."""
-
-    node: NodeContext
-    document: Document
-    step: Step
-    inputs: dict[str, Any]
-    parameters: Mapping[str, Any]
-    environment: dict[str, str]
-    depth: int
+def plugin_platforms(plugin: str) -> frozenset[str]:
+    """The platform types ``plugin`` runs on."""
+    return PLUGIN_PLATFORMS.get(plugin, DEFAULT_PLATFORMS)
 
 
 def parameter_lookup(parameters: Mapping[str, Any]) -> Callable[[Reference], Any]:
@@ -184,15 +150,16 @@ def _failed(step: Step, message: str, *, started: datetime | None = None,
 
 
 async def run_invocation(document: Document, parameters: Mapping[str, Any], node: NodeContext,
-                         *, depth: int = 0) -> InvocationResult:
-    """Run every step of ``document`` on ``node`` and aggregate the results."""
-    from ssm_local.engine.command.plugins import command_plugin
-
+                         *, depth: int = 0,
+                         plugins: Mapping[str, CommandPlugin] = BUILTIN_PLUGINS) -> InvocationResult:
+    """Run every step of ``document`` on ``node`` with the handlers of ``plugins`` (plugin name ->
+    handler) and aggregate the results; ``depth`` is the aws:runDocument nesting level."""
     started = node.clock.now()
     results: list[PluginResult] = []
     skip_rest = False
     steps = command_steps(document)
     environment = env_var_parameters(document, parameters)
+    nested = functools.partial(run_invocation, node=node, depth=depth + 1, plugins=plugins)
     loop = asyncio.get_running_loop()
     for position, step in enumerate(steps):
         is_last = position == len(steps) - 1
@@ -215,8 +182,7 @@ async def run_invocation(document: Document, parameters: Mapping[str, Any], node
         if verdict is not None:
             results.append(_failed(step, verdict))
             continue
-        platforms = PLUGIN_PLATFORMS.get(step.action, frozenset({"Linux", "Windows"}))
-        if node.platform not in platforms:
+        if node.platform not in plugin_platforms(step.action):
             if document.schema_version == "2.2" and step.precondition is None:
                 results.append(skipped(step.name, step.action))
             else:
@@ -225,12 +191,12 @@ async def run_invocation(document: Document, parameters: Mapping[str, Any], node
             continue
         inputs = render(raw_inputs, parameter_lookup(parameters))
         controls = {k: inputs.pop(k) for k in CONTROL_INPUTS if k in inputs}
-        handler = command_plugin(step.action)
+        handler = plugins.get(step.action)
         if handler is None:
             result = _failed(step, f"plugin {step.action} is not supported by ssm-local")
         else:
             context = StepContext(node, document, step, inputs, parameters, dict(environment),
-                                  depth)
+                                  depth, nested)
             result = await handler(context)
         results.append(result)
         on_failure = str(controls.get("onFailure", "")).strip()
@@ -244,3 +210,4 @@ async def run_invocation(document: Document, parameters: Mapping[str, Any], node
                     result.name, result.plugin, SUCCESS, "Success", 168, result.started_at,
                     result.finished_at, result.stdout, result.stderr, skip_remaining=True)
     return InvocationResult.aggregate(results, started, node.clock.now())
+

@@ -44,16 +44,25 @@ class ExecutorRegistry:
     """Looks executors up by name among the built-ins and the installed plugins.
 
     ``entry_points`` replaces the installed plugins (for tests); by default they are read from
-    ``importlib.metadata`` each time the registry is created.
+    ``importlib.metadata`` the first time a name that is not built in is looked up (or the names
+    are listed), once per registry.
     """
 
     def __init__(self, entry_points: Iterable[metadata.EntryPoint] | None = None) -> None:
-        if entry_points is None:
-            entry_points = metadata.entry_points(group=ENTRY_POINT_GROUP)
-        self._plugins: dict[str, metadata.EntryPoint] = {}
-        for entry_point in entry_points:
-            if entry_point.name not in BUILTIN_EXECUTORS:
-                self._plugins.setdefault(entry_point.name, entry_point)
+        self._entry_points = entry_points
+        self._found: dict[str, metadata.EntryPoint] | None = None
+
+    @property
+    def _plugins(self) -> dict[str, metadata.EntryPoint]:
+        if self._found is None:
+            entry_points = self._entry_points
+            if entry_points is None:
+                entry_points = metadata.entry_points(group=ENTRY_POINT_GROUP)
+            self._found = {}
+            for entry_point in entry_points:
+                if entry_point.name not in BUILTIN_EXECUTORS:
+                    self._found.setdefault(entry_point.name, entry_point)
+        return self._found
 
     def names(self) -> list[str]:
         """Every valid executor name, sorted."""
@@ -63,7 +72,8 @@ class ExecutorRegistry:
         """The factory registered as ``name``; :class:`ExecutorError` if unknown or broken."""
         if name in BUILTIN_EXECUTORS:
             module_name, _, attribute = BUILTIN_EXECUTORS[name].partition(":")
-            return getattr(importlib.import_module(module_name), attribute)
+            builtin: ExecutorFactory = getattr(importlib.import_module(module_name), attribute)
+            return builtin
         entry_point = self._plugins.get(name)
         if entry_point is None:
             raise ExecutorError(f"unknown executor {name!r}; valid executors: {self._valid()}")
@@ -79,7 +89,8 @@ class ExecutorRegistry:
                 f"executor plugin {name!r} ({entry_point.value}) is not callable; "
                 f"valid executors: {self._valid()}"
             )
-        return loaded
+        plugin: ExecutorFactory = loaded
+        return plugin
 
     def create(self, name: str, /, **options: Any) -> Executor:
         """A new executor ``name`` built with ``options``."""

@@ -2,22 +2,26 @@
 AWS-shaped managed-node id (``mi-`` + 17 hex digits) and a unique name. The machine ssm-local runs
 on is always a node (kind ``self``, platform from the OS), created the first time the registry is
 used; ``local`` nodes are extra nodes that also run on this machine (for tests and for fan-out);
-``ssh`` nodes are hosts reached over SSH (``USER@HOST[:PORT]``, a key, a known_hosts policy). Nodes
-carry tags (stored with the resource type ``ManagedInstance``) and a platform type, and
+``ssh`` nodes are hosts reached over SSH (``USER@HOST[:PORT]``, a key, a known_hosts policy);
+``plugin`` nodes are served by any other executor of the executor registry (an entry-point plugin
+of the group ``ssm_local.executors``, or the built-in ``mock``), made with the options stored with
+the node. Every node names its executor (``local``, ``ssh`` or the plugin's name). Nodes carry
+tags (stored with the resource type ``ManagedInstance``) and a platform type, and
 ``resolve_targets`` turns SendCommand's ``InstanceIds`` and ``Targets`` (``Key=InstanceIds``,
 ``Key=tag:NAME``, ``Key=tag-key``) into nodes. ``executor_for`` makes the executor that runs
-invocations on a node.
+invocations on a node, through the executor registry.
 """
 
 from __future__ import annotations
 
 import getpass
+import json
 import os
 import platform as pyplatform
 import re
 import secrets
 import socket
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,17 +31,17 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ssm_local.engine.clock import Clock, SystemClock
-from ssm_local.engine.executors import Executor, LocalExecutor, SshConnectionPool, SshExecutor, SshTarget
+from ssm_local.engine.executors import Executor, ExecutorRegistry, SshConnectionPool, SshTarget
 from ssm_local.engine.store import Store
 from ssm_local.engine.store.command_tables import NodeRow
 from ssm_local.engine.store.tables import TagRow
-from ssm_local.grammar.errors import ApiError
+from ssm_local.grammar.errors import ApiError, ExecutorError
 
 NODE_ID = re.compile(r"^mi-[0-9a-f]{17}$")
 NODE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,254}$")
 TAG_RESOURCE_TYPE = "ManagedInstance"
 PLATFORM_TYPES = ("Linux", "MacOS", "Windows")
-KINDS = ("self", "local", "ssh")
+KINDS = ("self", "local", "ssh", "plugin")
 AGENT_VERSION = "ssm-local"
 MAX_TARGETS = 5
 MAX_TARGET_VALUES = 50
@@ -45,6 +49,10 @@ MAX_INSTANCE_IDS = 50
 
 _NODES = NodeRow.__table__  # type: ignore[attr-defined]
 _TAGS = TagRow.__table__  # type: ignore[attr-defined]
+
+
+NodeExecutorFactory = Callable[["Node"], Executor]
+"""``factory(node)`` -> the executor that runs invocations on ``node``."""
 
 
 class NodeError(ApiError):
@@ -94,10 +102,17 @@ class Node:
     accept_new_host_keys: bool = False
     registration_date: float = 0.0
     tags: Mapping[str, str] = field(default_factory=dict)
+    executor: str = "local"
+    """The name of the node's executor in the executor registry: ``local``, ``ssh`` or a plugin's."""
+    executor_options: Mapping[str, Any] = field(default_factory=dict)
+    """Keyword options for a plugin executor's factory (JSON values)."""
 
     @property
     def address(self) -> str:
-        """``user@host:port`` for SSH nodes, ``local`` otherwise."""
+        """``user@host:port`` for SSH nodes, the executor's name for plugin nodes, ``local``
+        otherwise."""
+        if self.kind == "plugin":
+            return self.executor
         if self.kind != "ssh":
             return "local"
         user = f"{self.username}@" if self.username else ""
@@ -178,11 +193,20 @@ class NodeRegistry:
     """Nodes in the store: add, list, remove, look up, resolve targets, make executors."""
 
     def __init__(self, store: Store, *, clock: Clock | None = None,
-                 home: Path | None = None) -> None:
+                 home: Path | None = None, executors: ExecutorRegistry | None = None) -> None:
         self.store = store
         self.clock: Clock = clock or SystemClock()
         self.home = home
+        self._executors = executors
         self._local_base: str | None = None
+
+    @property
+    def executors(self) -> ExecutorRegistry:
+        """The executor registry nodes' executors come from (the installed plugins are read once,
+        on first use, unless one was given)."""
+        if self._executors is None:
+            self._executors = ExecutorRegistry()
+        return self._executors
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -206,7 +230,8 @@ class NodeRegistry:
                 "node_id": new_node_id(), "name": name, "kind": "self",
                 "platform_type": platform_type, "platform_name": platform_name,
                 "platform_version": platform_version, "computer_name": computer,
-                "registration_date": self.clock.time(),
+                "registration_date": self.clock.time(), "executor": "local",
+                "executor_options": "{}",
             })
             row = conn.execute(sa.select(_NODES).where(_NODES.c.kind == "self")).mappings().one()
             return self._load(row, conn)
@@ -238,7 +263,8 @@ class NodeRegistry:
         return self._add(name, "local", tags or {}, {
             "platform_type": self._platform(platform_type or own_type),
             "platform_name": own_name, "platform_version": own_version,
-            "computer_name": socket.gethostname() or "localhost",
+            "computer_name": socket.gethostname() or "localhost", "executor": "local",
+            "executor_options": "{}",
         })
 
     def add_ssh(self, name: str, address: str, *, key_path: str | None = None,
@@ -257,6 +283,32 @@ class NodeRegistry:
             "platform_version": "", "computer_name": host, "host": host, "port": port,
             "username": user or getpass.getuser(), "key_path": key_path,
             "known_hosts": known_hosts, "accept_new_host_keys": accept_new_host_keys,
+            "executor": "ssh", "executor_options": "{}",
+        })
+
+    def add_executor(self, name: str, executor: str, *, options: Mapping[str, Any] | None = None,
+                     tags: Mapping[str, str] | None = None, platform_type: str = "Linux") -> Node:
+        """A node served by the executor registered as ``executor`` (a plugin of the entry point
+        group ``ssm_local.executors``, or ``mock``), made with ``options`` (JSON values, passed
+        as keywords to the executor's factory) for every command. ``local`` and ``ssh`` have
+        ``add_local`` and ``add_ssh``. Raises NodeError ValidationException for an unknown or
+        broken executor, options that are not JSON, or a bad name, tag or platform."""
+        if executor in ("local", "ssh"):
+            raise NodeError(f"{executor} nodes are added with add_{executor} (ssm-local nodes add "
+                            f"NAME --{executor})", code="ValidationException")
+        try:
+            self.executors.factory(executor)
+        except ExecutorError as exc:
+            raise NodeError(exc.message, code="ValidationException") from None
+        try:
+            encoded = json.dumps(dict(options or {}), sort_keys=True)
+        except (TypeError, ValueError) as exc:
+            raise NodeError(f"the options of executor {executor!r} must be JSON values: {exc}",
+                            code="ValidationException") from None
+        return self._add(name, "plugin", tags or {}, {
+            "platform_type": self._platform(platform_type), "platform_name": "",
+            "platform_version": "", "computer_name": name, "executor": executor,
+            "executor_options": encoded,
         })
 
     def remove(self, name_or_id: str) -> Node:
@@ -351,22 +403,34 @@ class NodeRegistry:
 
     def executor_for(self, node: Node, *, local: Executor | None = None,
                      pool: SshConnectionPool | None = None) -> Executor:
-        """An executor that runs on ``node``: the shared local one, or SSH through ``pool``."""
-        if node.kind in ("self", "local"):
-            return local if local is not None else LocalExecutor()
-        assert node.host is not None and node.port is not None
-        target = SshTarget(
-            host=node.host, port=node.port, username=node.username,
-            client_keys=(node.key_path,) if node.key_path else (),
-            known_hosts=node.known_hosts, accept_new_host_keys=node.accept_new_host_keys,
-        )
-        return SshExecutor(target, pool=pool)
+        """A new executor for ``node``, made by the executor registry from the node's executor
+        name: ``local`` (``local``, when given, is the shared one and is returned as it is),
+        ``ssh`` from the node's address, key and host-key policy (connections shared through
+        ``pool``), any other name from the node's options. The caller closes what it gets
+        (except a ``local`` it passed in). Raises ExecutorError when the executor is unknown (a
+        plugin that is no longer installed) or rejects its options."""
+        if node.executor == "local" and local is not None and not node.executor_options:
+            return local
+        options: dict[str, Any] = dict(node.executor_options)
+        if node.executor == "ssh":
+            assert node.host is not None and node.port is not None
+            options = {
+                "target": SshTarget(
+                    host=node.host, port=node.port, username=node.username,
+                    client_keys=(node.key_path,) if node.key_path else (),
+                    known_hosts=node.known_hosts, accept_new_host_keys=node.accept_new_host_keys,
+                ),
+                "pool": pool,
+            }
+        return self.executors.create(node.executor, **options)
 
     def work_dir(self, node: Node, command_id: str) -> str:
         """The orchestration directory of one command on ``node`` (downloads go below it)."""
         if node.kind == "ssh":
             user = node.username or "ssm-local"
             return f"/tmp/ssm-local-{user}/orchestration/{node.node_id}/{command_id}"
+        if node.kind == "plugin":
+            return f"/tmp/ssm-local/orchestration/{node.node_id}/{command_id}"
         if self._local_base is None:
             home = self.home if self.home is not None else Path(
                 os.environ.get("SSM_LOCAL_HOME") or "~/.ssm-local").expanduser()
@@ -443,4 +507,5 @@ class NodeRegistry:
             username=row["username"], key_path=row["key_path"], known_hosts=row["known_hosts"],
             accept_new_host_keys=bool(row["accept_new_host_keys"]),
             registration_date=float(row["registration_date"]), tags=dict(tags),
+            executor=row["executor"], executor_options=json.loads(row["executor_options"] or "{}"),
         )

@@ -13,14 +13,14 @@ from sqlmodel import Field, SQLModel
 
 
 class NodeRow(SQLModel, table=True):
-    """A managed node: this machine, an extra local node, or an SSH host."""
+    """A managed node: this machine, an extra local node, an SSH host, or a plugin executor's node."""
 
     __tablename__ = "nodes"
 
     node_id: str = Field(primary_key=True, max_length=20)
     name: str = Field(unique=True, max_length=255)
     kind: str = Field(max_length=16)
-    """``self`` (the machine ssm-local runs on), ``local`` or ``ssh``."""
+    """``self`` (the machine ssm-local runs on), ``local``, ``ssh`` or ``plugin``."""
     platform_type: str = Field(max_length=16)
     platform_name: str = Field(default="", max_length=255)
     platform_version: str = Field(default="", max_length=64)
@@ -32,6 +32,10 @@ class NodeRow(SQLModel, table=True):
     known_hosts: str | None = Field(default=None, max_length=4096)
     accept_new_host_keys: bool = False
     registration_date: float
+    executor: str = Field(default="local", max_length=64)
+    """The executor's name in the executor registry (``local``, ``ssh``, a plugin's); migration 4."""
+    executor_options: str = "{}"
+    """A plugin executor's options, a JSON object; migration 4."""
 
 
 class CommandRow(SQLModel, table=True):

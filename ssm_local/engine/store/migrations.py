@@ -55,10 +55,24 @@ def _v3_automation(conn: Connection) -> None:
     SQLModel.metadata.create_all(conn, tables=_tables(*AUTOMATION_TABLES))
 
 
+def _v4_node_executors(conn: Connection) -> None:
+    # Migration 2 creates the nodes table from today's model, which has these columns already;
+    # a store made before this migration gets them here, with the executor its nodes use.
+    present = {column["name"] for column in sa.inspect(conn).get_columns("nodes")}
+    if "executor" not in present:
+        conn.execute(sa.text(
+            "ALTER TABLE nodes ADD COLUMN executor VARCHAR(64) NOT NULL DEFAULT 'local'"))
+    if "executor_options" not in present:
+        conn.execute(sa.text(
+            "ALTER TABLE nodes ADD COLUMN executor_options TEXT NOT NULL DEFAULT '{}'"))
+    conn.execute(sa.text("UPDATE nodes SET executor = 'ssh' WHERE kind = 'ssh'"))
+
+
 MIGRATIONS: list[Migration] = [
     (1, "parameters, labels, tags, policy events, documents", _v1_parameters_and_documents),
     (2, "nodes, commands, command invocations, plugin results", _v2_nodes_and_commands),
     (3, "automation executions and their event logs", _v3_automation),
+    (4, "nodes name their executor (local, ssh or a plugin) and its options", _v4_node_executors),
 ]
 
 

@@ -1,6 +1,6 @@
 """Fixtures for the Run Command tests: an ``Engine`` on a SQLite store in a temporary home, local
-nodes, SSH nodes on the real test sshd (from ``tests/executors/conftest.py``), and a helper that
-sends a document and waits for it."""
+nodes, SSH nodes on the real test sshd (from ``tests/executors/conftest.py``), an executor plugin
+installed for real (``executor_plugin.py``), and a helper that sends a document and waits for it."""
 
 from __future__ import annotations
 
@@ -13,9 +13,11 @@ import pytest
 
 from ssm_local.engine import Engine
 from ssm_local.engine.services.nodes import Node
+from tests.engine.commands.executor_plugin import installed_plugin
 from tests.executors.conftest import SshdInfo, sshd, sshd_factory
 
-__all__ = ["engine", "local_nodes", "run", "ssh_node", "sshd", "sshd_factory", "write_doc"]
+__all__ = ["engine", "installed_plugin", "local_nodes", "run", "ssh_node", "sshd", "sshd_factory",
+           "write_doc"]
 
 
 @pytest.fixture

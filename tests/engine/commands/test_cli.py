@@ -165,3 +165,27 @@ def test_ssh_nodes_from_the_command_line(db: str, tmp_path: Path,
     this = json.loads(out)["InstanceInformationList"][0]
     code, _out, err = cli(capsys, "nodes", "remove", this["InstanceId"], "--db", db)
     assert code == 1 and "cannot be removed" in err
+
+
+def test_plugin_executor_nodes_from_the_command_line(db: str, tmp_path: Path, installed_plugin: str,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    log = tmp_path / "plugin.log"
+    code, out, _ = cli(capsys, "nodes", "add", "plugged", "--executor", installed_plugin,
+                       "--option", f"log={log}", "--option", "greeting=hey", "--tag", "via=plugin",
+                       "--db", db)
+    assert code == 0 and out.startswith("added plugged (mi-") and "plugin recording)" in out
+    code, out, _ = cli(capsys, "nodes", "list", "--db", db)
+    assert "plugged" in out and "recording" in out and "via=plugin" in out
+    code, result = run_json(capsys, db, "AWS-RunShellScript", "-p", "commands=echo hi",
+                            "--targets", "Key=tag:via,Values=plugin")
+    assert code == 0
+    (invocation,) = result["CommandInvocations"]
+    assert [p["Output"] for p in invocation["CommandPlugins"]] == ["hey from the plugin\n"]
+    assert '"script": "echo hi"' in log.read_text(encoding="utf-8")
+    code, _out, err = cli(capsys, "nodes", "add", "other", "--executor", "nope", "--db", db)
+    assert code == 1 and "unknown executor 'nope'; valid executors: " in err
+    code, _out, err = cli(capsys, "nodes", "add", "other", "--local", "--option", "a=b", "--db", db)
+    assert code == 2 and "--option is for --executor" in err
+    code, _out, err = cli(capsys, "nodes", "add", "other", "--executor", "mock", "--key", "k",
+                          "--db", db)
+    assert code == 2 and "are for --ssh" in err

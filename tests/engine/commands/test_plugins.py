@@ -1,5 +1,6 @@
 """aws:runDocument and aws:downloadContent through SendCommand: documents from the registry and
-the bundled library, LocalPath after a download, HTTP from a local server and file:// URLs."""
+the bundled library, LocalPath after a download, HTTP from a local server and file:// URLs; and an
+Engine with a plugin table of its own."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 
 from ssm_local.engine import Engine
+from ssm_local.engine.command import BUILTIN_PLUGINS, PluginResult, StepContext
 
 Run = Callable[..., dict[str, Any]]
 
@@ -140,3 +142,32 @@ def test_unsupported_sources_and_plugins_fail_their_step(run: Run,
     assert s3[1] == "Failed" and "not supported by ssm-local" in s3[2]
     assert pkg[1] == "Failed" and "plugin aws:configurePackage is not supported by ssm-local" in pkg[2]
     assert last == ("still_runs", "Success", "ok\n")
+
+
+def test_an_engine_runs_a_plugin_table_of_its_own(tmp_path: Path,
+                                                  write_doc: Callable[..., str]) -> None:
+    async def configure_package(ctx: StepContext) -> PluginResult:
+        now = ctx.node.clock.now()
+        return PluginResult(ctx.step.name, ctx.step.action, "Success", "Success", 0, now, now,
+                            stdout=f"installed {ctx.inputs['name']} on {ctx.node.node_id}\n")
+
+    path = write_doc({"schemaVersion": "2.2", "description": "own plugin", "mainSteps": [
+        {"action": "aws:configurePackage", "name": "package",
+         "inputs": {"name": "AmazonCloudWatchAgent", "action": "Install"}},
+        {"action": "aws:runShellScript", "name": "shell", "inputs": {"runCommand": ["echo sh"]}}]})
+    table = {**BUILTIN_PLUGINS, "aws:configurePackage": configure_package}
+    with Engine(f"sqlite:///{tmp_path / 'own.db'}", home=tmp_path / "own", environ={},
+                plugins=table) as engine:
+        handle = engine.send_command(path)
+        assert handle.wait(60)["Status"] == "Success"
+        node_id = engine.nodes.ensure_self().node_id
+        assert outputs(handle.result()) == [
+            ("package", "Success", f"installed AmazonCloudWatchAgent on {node_id}\n"),
+            ("shell", "Success", "sh\n")]
+    with Engine(f"sqlite:///{tmp_path / 'builtin.db'}", home=tmp_path / "builtin",
+                environ={}) as engine:
+        handle = engine.send_command(path)
+        assert handle.wait(60)["Status"] == "Failed"
+        assert outputs(handle.result())[0] == (
+            "package", "Failed",
+            "\n----------ERROR-------\nplugin aws:configurePackage is not supported by ssm-local\n")

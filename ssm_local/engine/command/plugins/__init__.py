@@ -1,47 +1,30 @@
-"""Action handlers: one module per Command plugin (and, later, per Automation action).
+"""Command plugins: one module per plugin, the contract in ``base``, the built-in table here.
 
-``command_plugin(name)`` returns the async handler for a Command plugin, or None for a plugin
-ssm-local does not run (the interpreter then fails the step saying so).
+``BUILTIN_PLUGINS`` maps a plugin name (the step's ``action``) to its handler; it is the default
+table of ``run_invocation(..., plugins=...)``, ``CommandService(plugins=...)`` and
+``Engine(plugins=...)``. A plugin that is not in the table fails its step with ``plugin aws:X is
+not supported by ssm-local``. To add or replace a plugin, pass a table of your own, for example
+``{**BUILTIN_PLUGINS, "aws:configurePackage": my_handler}``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from types import MappingProxyType
 
-if TYPE_CHECKING:
-    from ssm_local.engine.command.interpreter import StepContext
-    from ssm_local.engine.command.results import PluginResult
+from ssm_local.engine.command.plugins.base import CommandPlugin
+from ssm_local.engine.command.plugins.download_content import download_content
+from ssm_local.engine.command.plugins.run_document import run_document
+from ssm_local.engine.command.plugins.run_powershell_script import run_powershell_script
+from ssm_local.engine.command.plugins.run_shell_script import run_shell_script
 
-CommandPlugin = Callable[["StepContext"], Awaitable["PluginResult"]]
+BUILTIN_PLUGINS: Mapping[str, CommandPlugin] = MappingProxyType({
+    "aws:downloadContent": download_content,
+    "aws:runDocument": run_document,
+    "aws:runPowerShellScript": run_powershell_script,
+    "aws:runScript": run_powershell_script,  # the agent's legacy alias of aws:runPowerShellScript
+    "aws:runShellScript": run_shell_script,
+})
+"""The plugins ssm-local runs, by name (read-only)."""
 
-SUPPORTED_COMMAND_PLUGINS = (
-    "aws:downloadContent",
-    "aws:runDocument",
-    "aws:runPowerShellScript",
-    "aws:runShellScript",
-)
-
-
-def command_plugin(name: str) -> CommandPlugin | None:
-    """The handler for Command plugin ``name``; None when ssm-local does not run it."""
-    if name == "aws:runShellScript":
-        from ssm_local.engine.command.plugins.run_shell_script import run_shell_script
-
-        return run_shell_script
-    if name in ("aws:runPowerShellScript", "aws:runScript"):  # the agent's legacy alias
-        from ssm_local.engine.command.plugins.run_powershell_script import run_powershell_script
-
-        return run_powershell_script
-    if name == "aws:runDocument":
-        from ssm_local.engine.command.plugins.run_document import run_document
-
-        return run_document
-    if name == "aws:downloadContent":
-        from ssm_local.engine.command.plugins.download_content import download_content
-
-        return download_content
-    return None
-
-
-__all__ = ["SUPPORTED_COMMAND_PLUGINS", "CommandPlugin", "command_plugin"]
+__all__ = ["BUILTIN_PLUGINS", "CommandPlugin"]

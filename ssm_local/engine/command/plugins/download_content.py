@@ -5,24 +5,34 @@ on the ssm-local machine) and ``SSMDocument`` (``sourceInfo.name`` = ``name[:ver
 as ``<destination>/<name>.json`` or ``.yaml``). ``GitHub``, ``Git`` and ``S3`` fail saying they are
 not supported by ssm-local. ``destinationPath`` is relative to ``<work_dir>/downloads`` unless
 absolute; for HTTP an empty path or one ending in ``/`` keeps the URL's file name. The content
-travels to the node through the node's executor, so the same code serves local and SSH nodes.
+travels to the node through the node's executor, so the same code serves local and SSH nodes; a
+cancel or the command's overall timeout while it is written ends the step Cancelled or TimedOut.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import posixpath
 import urllib.parse
 import urllib.request
 from typing import Any
 
-from ssm_local.engine.command.interpreter import StepContext
-from ssm_local.engine.command.results import FAILED, SUCCESS, PluginResult
+from ssm_local.engine.command.plugins.base import (
+    FAILED,
+    SUCCESS,
+    PluginResult,
+    StepContext,
+    interrupted,
+    time_left,
+)
 from ssm_local.engine.executors.base import InvocationRequest
 
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
 FETCH_TIMEOUT = 60
+WRITE_TIMEOUT = 300
+"""Seconds the content may take to be written on the node (cut to the overall deadline)."""
 
 
 def _fail(ctx: StepContext, message: str) -> PluginResult:
@@ -65,8 +75,6 @@ async def download_content(ctx: StepContext) -> PluginResult:
                           "(supported: HTTP, SSMDocument)")
     info = inputs.get("sourceInfo")
     if isinstance(info, str):
-        import json
-
         try:
             info = json.loads(info)
         except json.JSONDecodeError:
@@ -107,11 +115,12 @@ async def download_content(ctx: StepContext) -> PluginResult:
     )
     result = await ctx.node.executor.run(
         InvocationRequest(script=script, environment={"SSM_LOCAL_DEST": dest},
-                          timeout_seconds=300, script_filename="_download.sh"),
+                          timeout_seconds=time_left(ctx.node, WRITE_TIMEOUT),
+                          script_filename="_download.sh"),
         cancel=ctx.node.cancel,
     )
-    status = SUCCESS if result.ok else FAILED
-    return PluginResult(ctx.step.name, ctx.step.action, status,
-                        "Success" if result.ok else "Failed", result.exit_code, started,
+    status, details = (SUCCESS, "Success") if result.ok else (FAILED, "Failed")
+    status, details = interrupted(result) or (status, details)
+    return PluginResult(ctx.step.name, ctx.step.action, status, details, result.exit_code, started,
                         ctx.node.clock.now(), result.stdout_text,
                         result.stderr_text + (result.error + "\n" if result.error else ""))

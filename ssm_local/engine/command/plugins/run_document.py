@@ -6,7 +6,9 @@ on the node (a relative path resolves under the node's downloads directory; a di
 single document is accepted, as aws:downloadContent of an SSMDocument writes one). The document's
 own parameters are resolved from ``documentParameters`` (a map, or JSON/YAML text; null values
 are dropped) and checked before anything runs. Nesting is limited to three levels, as in the
-agent; ``AWS-Noop`` succeeds without running anything.
+agent; ``AWS-Noop`` succeeds without running anything. The nested document runs through
+``StepContext.run_document``, with the plugin table of the outer one. A cancel or the overall
+timeout while a LocalPath document is read ends the step Cancelled or TimedOut.
 """
 
 from __future__ import annotations
@@ -19,10 +21,29 @@ import yaml
 
 from ssm_local import documents
 from ssm_local.documents.parameters import resolve_parameters
-from ssm_local.engine.command.interpreter import MAX_DOCUMENT_DEPTH, StepContext, run_invocation
-from ssm_local.engine.command.results import FAILED, SUCCESS, PluginResult
+from ssm_local.engine.command.plugins.base import (
+    FAILED,
+    SUCCESS,
+    PluginResult,
+    StepContext,
+    interrupted,
+    time_left,
+)
 from ssm_local.engine.executors.base import InvocationRequest
 from ssm_local.grammar.errors import DocumentError, ParameterError
+
+MAX_DOCUMENT_DEPTH = 3
+"""aws:runDocument nesting limit (the agent's)."""
+READ_TIMEOUT = 60
+"""Seconds a LocalPath document may take to be read on the node (cut to the overall deadline)."""
+
+
+class _Interrupted(Exception):
+    """The LocalPath read was cancelled or timed out: the step ends with ``status``/``details``."""
+
+    def __init__(self, status: str, details: str, code: int) -> None:
+        super().__init__(details)
+        self.status, self.details, self.code = status, details, code
 
 
 def _fail(ctx: StepContext, message: str) -> PluginResult:
@@ -60,9 +81,13 @@ async def _read_local(ctx: StepContext, path: str) -> tuple[str, str]:
     )
     result = await ctx.node.executor.run(
         InvocationRequest(script=script, environment={"SSM_LOCAL_PATH": path},
-                          timeout_seconds=60, script_filename="_read_document.sh"),
+                          timeout_seconds=time_left(ctx.node, READ_TIMEOUT),
+                          script_filename="_read_document.sh"),
         cancel=ctx.node.cancel,
     )
+    stopped = interrupted(result)
+    if stopped is not None:
+        raise _Interrupted(*stopped, result.exit_code)
     if not result.ok:
         raise DocumentError(
             f"cannot read {path} on node {ctx.node.node_id}: "
@@ -101,10 +126,13 @@ async def run_document(ctx: StepContext) -> PluginResult:
             return _fail(ctx, f"{path} is not valid: " + errors[0].format_text())
         parameters = resolve_parameters(document.parameters,
                                         _parameters(inputs.get("documentParameters")))
+    except _Interrupted as stop:
+        return PluginResult(ctx.step.name, ctx.step.action, stop.status, stop.details, stop.code,
+                            started, ctx.node.clock.now())
     except (DocumentError, ParameterError, KeyError) as exc:
         message = exc.message if isinstance(exc, DocumentError | ParameterError) else str(exc)
         return _fail(ctx, f"aws:runDocument {path}: {message}")
-    inner = await run_invocation(document, parameters, ctx.node, depth=ctx.depth + 1)
+    inner = await ctx.run_document(document, parameters)
     return PluginResult(ctx.step.name, ctx.step.action, inner.status, inner.status_details,
                         inner.response_code, started, ctx.node.clock.now(), inner.stdout,
                         inner.stderr)

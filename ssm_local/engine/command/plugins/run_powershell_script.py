@@ -6,9 +6,8 @@ emulated. Inputs and exit codes are those of ``aws:runShellScript``.
 
 from __future__ import annotations
 
-from ssm_local.engine.command.interpreter import StepContext
+from ssm_local.engine.command.plugins.base import FAILED, PluginResult, StepContext
 from ssm_local.engine.command.plugins.run_shell_script import run_script
-from ssm_local.engine.command.results import FAILED, PluginResult
 from ssm_local.engine.executors.base import ProcessOutcome
 
 PWSH = ("pwsh", "-NoLogo", "-NoProfile", "-NonInteractive", "-File")

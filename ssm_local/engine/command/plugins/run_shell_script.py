@@ -15,8 +15,15 @@ import json
 import posixpath
 from typing import Any
 
-from ssm_local.engine.command.interpreter import StepContext
-from ssm_local.engine.command.results import CANCELLED, FAILED, SUCCESS, TIMED_OUT, PluginResult
+from ssm_local.engine.command.plugins.base import (
+    CANCELLED,
+    FAILED,
+    SUCCESS,
+    TIMED_OUT,
+    PluginResult,
+    StepContext,
+    time_left,
+)
 from ssm_local.engine.executors.base import InvocationRequest, ProcessOutcome, ProcessResult
 
 DEFAULT_TIMEOUT = 3600
@@ -61,12 +68,8 @@ def working_directory(ctx: StepContext) -> str | None:
 async def run_script(ctx: StepContext, interpreter: tuple[str, ...], filename: str
                      ) -> tuple[ProcessResult, PluginResult]:
     """Run the step's script through the node's executor and map the result to a plugin result."""
-    import asyncio
-
     node = ctx.node
-    timeout: float = step_timeout(ctx.inputs.get("timeoutSeconds"))
-    if node.deadline is not None:
-        timeout = max(min(timeout, node.deadline - asyncio.get_running_loop().time()), 0.001)
+    timeout = time_left(node, step_timeout(ctx.inputs.get("timeoutSeconds")))
     environment = {
         **ctx.environment,
         "SSM_COMMAND_ID": node.command_id,
