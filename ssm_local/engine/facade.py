@@ -23,6 +23,8 @@ from ssm_local.engine.store import Store, ssm_local_home
 from ssm_local.engine.store.database import default_store_url
 
 if TYPE_CHECKING:
+    from ssm_local.documents.model import Document
+    from ssm_local.engine.automation.actions import AutomationAction
     from ssm_local.engine.services.automations import AutomationHandle, AutomationService
     from ssm_local.engine.services.commands import CommandHandle, CommandService
     from ssm_local.engine.services.documents import DocumentRegistry
@@ -46,7 +48,10 @@ class Engine:
         clock: Callable[[], float] = time.time,
         keyring: KeyRing | None = None,
         cache_ttl: float | None = 1.0,
+        actions: Mapping[str, AutomationAction] | None = None,
     ) -> None:
+        """``actions`` is the Automation action table (default ``BUILTIN_ACTIONS``); pass
+        ``{**BUILTIN_ACTIONS, "my:action": handler}`` to add or replace actions."""
         env: Mapping[str, str] = os.environ if environ is None else environ
         self.home = Path(home).expanduser() if home is not None else ssm_local_home(env)
         if url is None:
@@ -70,6 +75,7 @@ class Engine:
         self._nodes: NodeRegistry | None = None
         self._commands: CommandService | None = None
         self._automations: AutomationService | None = None
+        self._actions = actions
 
     @property
     def documents(self) -> DocumentRegistry:
@@ -126,18 +132,33 @@ class Engine:
                     return parameter.value.split(",")
                 return parameter.value
 
-            self._automations = AutomationService(
+            service = AutomationService(
                 self.store, region=self.region, account_id=self.account_id,
-                resolve_document=resolve_document, resolve_ssm=resolve_ssm, services=self)
+                resolve_document=resolve_document, resolve_ssm=resolve_ssm,
+                actions=self._actions, commands=self)
+            service.automations = service  # aws:executeAutomation's children run here too
+            self._automations = service
         return self._automations
 
-    def start_automation(self, document: str, parameters: Mapping[str, Any] | None = None,
-                         **options: Any) -> AutomationHandle:
+    def start_automation(self, document: str | Document,
+                         parameters: Mapping[str, Any] | None = None, *,
+                         document_name: str | None = None, document_version: str | None = None,
+                         mode: str = "Auto", aws_endpoint_url: str | None = None,
+                         attachments_dir: str | None = None) -> AutomationHandle:
         """StartAutomationExecution: the runbook and its parameters are checked here (and
-        raise); ``await handle.run()`` runs it. ``document`` is a registry or bundled name, or a
-        loaded ``documents.Document``; ``options`` take ``mode``, ``aws_endpoint_url``,
-        ``attachments_dir``, ``document_version``."""
-        return self.automations.start(document, parameters, **options)
+        raise); ``await handle.run()`` runs it and returns GetAutomationExecution's
+        ``AutomationExecution``.
+
+        ``document`` is a registry or bundled name, or a loaded ``documents.Document`` (named
+        ``document_name``); ``mode`` is ``Auto`` or ``Interactive``; ``aws_endpoint_url`` is
+        where the execution's AWS calls go; ``attachments_dir`` holds aws:executeScript
+        attachments. Raises ``ApiError``/``DocumentError`` with AWS's codes: ``InvalidDocument``
+        (no such runbook, or not an Automation document), ``InvalidDocumentContent``,
+        ``InvalidAutomationExecutionParametersException``, ``ValidationException`` (mode).
+        """
+        return self.automations.start(
+            document, parameters, document_name=document_name, document_version=document_version,
+            mode=mode, aws_endpoint_url=aws_endpoint_url, attachments_dir=attachments_dir)
 
     def send_command(self, document: str, **request: Any) -> CommandHandle:
         """SendCommand: checks run (and raise) here, then the command runs in the background.
