@@ -51,7 +51,7 @@ class Engine:
         actions: Mapping[str, AutomationAction] | None = None,
     ) -> None:
         """``actions`` is the Automation action table (default ``BUILTIN_ACTIONS``); pass
-        ``{**BUILTIN_ACTIONS, "my:action": handler}`` to add or replace actions."""
+        ``{**BUILTIN_ACTIONS, "aws:myAction": handler}`` to add or replace actions."""
         env: Mapping[str, str] = os.environ if environ is None else environ
         self.home = Path(home).expanduser() if home is not None else ssm_local_home(env)
         if url is None:

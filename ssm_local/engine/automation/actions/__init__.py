@@ -6,7 +6,7 @@ Protocols for the two actions that drive ssm-local's own services); the other mo
 implement one AWS action (aws:executeScript, aws:executeAwsApi, aws:runCommand...) as
 ``handler``. ``BUILTIN_ACTIONS`` maps each AWS action name to its handler. It is the default table
 of the runner, ``AutomationService`` and ``Engine``; a caller that adds or replaces actions passes
-``actions={**BUILTIN_ACTIONS, "my:action": handler}``. ``BUILTIN_ACTIONS`` imports an action's
+``actions={**BUILTIN_ACTIONS, "aws:myAction": handler}``. ``BUILTIN_ACTIONS`` imports an action's
 module only when its handler is read (a step uses it, or a caller copies the table), because
 several of them import boto3, which takes a while.
 """
