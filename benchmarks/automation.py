@@ -2,7 +2,7 @@
 
 Run ``python benchmarks/automation.py``. ssm-local runs two runbooks of 1,000 trivial steps
 through the Automation service on a SQLite store in WAL mode: ``aws:sleep`` with ``PT0S`` (a
-step that is due at once is one persisted event) and a no-op action registered in process (each
+step that is due at once is one persisted event) and a no-op action in the service's action table (each
 step goes through the runner's handler path: a StepStarted and a StepFinished event; a handler
 that finishes without waiting has both written in one transaction). The floor, in the same run,
 is 1,000 single-row insert-and-commit transactions with Python's ``sqlite3`` on a WAL database
@@ -28,9 +28,9 @@ sys.path.insert(0, str(ROOT))
 
 from ssm_local import documents  # noqa: E402
 from ssm_local.engine.automation.actions import (  # noqa: E402
+    BUILTIN_ACTIONS,
     ActionContext,
     ActionResult,
-    register_handler,
 )
 from ssm_local.engine.services.automations import AutomationService  # noqa: E402
 from ssm_local.engine.store.database import Store  # noqa: E402
@@ -56,7 +56,7 @@ def runbook(action: str = "aws:sleep") -> documents.Document:
 def run_ours(document: documents.Document) -> tuple[float, str]:
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(f"sqlite:///{tmp}/store.db")
-        service = AutomationService(store)
+        service = AutomationService(store, actions={**BUILTIN_ACTIONS, NOOP: _noop})
         handle = service.start(document, {}, document_name="Bench")
         start = time.perf_counter()
         execution = asyncio.run(handle.run())
@@ -88,7 +88,6 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
-    register_handler(NOOP, _noop)
     sleeps, handled = runbook(), runbook(NOOP)
     run_ours(sleeps)  # warm-up: imports, parsers, caches
     run_ours(handled)

@@ -24,6 +24,8 @@ from ssm_local.engine.store import Store, ssm_local_home
 from ssm_local.engine.store.database import default_store_url
 
 if TYPE_CHECKING:
+    from ssm_local.documents.model import Document
+    from ssm_local.engine.automation.actions import AutomationAction
     from ssm_local.engine.command import CommandPlugin
     from ssm_local.engine.services.automations import AutomationHandle, AutomationService
     from ssm_local.engine.services.command_models import OutputListener, ProgressListener
@@ -52,10 +54,16 @@ class Engine:
         cache_ttl: float | None = 1.0,
         executor_factory: NodeExecutorFactory | None = None,
         plugins: Mapping[str, CommandPlugin] | None = None,
+        actions: Mapping[str, AutomationAction] | None = None,
     ) -> None:
-        """``executor_factory(node)`` gives the executor every Run Command invocation runs on
+        """Open the store at ``url`` (default: ``SSM_LOCAL_DB``, else SQLite under ``home``).
+
+        ``executor_factory(node)`` gives the executor every Run Command invocation runs on
         (instead of the node's own: ``local``, ``ssh`` or a plugin); the executors it returns are
-        the caller's to close. ``plugins`` is the Command plugin table (None: ``BUILTIN_PLUGINS``)."""
+        the caller's to close. ``plugins`` is the Command plugin table (None: ``BUILTIN_PLUGINS``).
+        ``actions`` is the Automation action table (None: ``BUILTIN_ACTIONS``); pass
+        ``{**BUILTIN_ACTIONS, "aws:myAction": handler}`` to add or replace actions.
+        """
         env: Mapping[str, str] = os.environ if environ is None else environ
         self.home = Path(home).expanduser() if home is not None else ssm_local_home(env)
         if url is None:
@@ -81,6 +89,7 @@ class Engine:
         self._nodes: NodeRegistry | None = None
         self._commands: CommandService | None = None
         self._automations: AutomationService | None = None
+        self._actions = actions
 
     @property
     def documents(self) -> DocumentRegistry:
@@ -127,19 +136,33 @@ class Engine:
             resolve_document = registry_content(self.documents)
             resolve_ssm = parameter_store_value(self.parameters)
 
-            self._automations = AutomationService(
+            service = AutomationService(
                 self.store, region=self.region, account_id=self.account_id,
-                resolve_document=resolve_document, resolve_ssm=resolve_ssm, services=self,
-                clock=self.clock)
+                resolve_document=resolve_document, resolve_ssm=resolve_ssm,
+                actions=self._actions, commands=self, clock=self.clock)
+            service.automations = service  # aws:executeAutomation's children run here too
+            self._automations = service
         return self._automations
 
-    def start_automation(self, document: str, parameters: Mapping[str, Any] | None = None,
-                         **options: Any) -> AutomationHandle:
+    def start_automation(self, document: str | Document,
+                         parameters: Mapping[str, Any] | None = None, *,
+                         document_name: str | None = None, document_version: str | None = None,
+                         mode: str = "Auto", aws_endpoint_url: str | None = None,
+                         attachments_dir: str | None = None) -> AutomationHandle:
         """StartAutomationExecution: the runbook and its parameters are checked here (and
-        raise); ``await handle.run()`` runs it. ``document`` is a registry or bundled name, or a
-        loaded ``documents.Document``; ``options`` take ``mode``, ``aws_endpoint_url``,
-        ``attachments_dir``, ``document_version``."""
-        return self.automations.start(document, parameters, **options)
+        raise); ``await handle.run()`` runs it and returns GetAutomationExecution's
+        ``AutomationExecution``.
+
+        ``document`` is a registry or bundled name, or a loaded ``documents.Document`` (named
+        ``document_name``); ``mode`` is ``Auto`` or ``Interactive``; ``aws_endpoint_url`` is
+        where the execution's AWS calls go; ``attachments_dir`` holds aws:executeScript
+        attachments. Raises ``ApiError``/``DocumentError`` with AWS's codes: ``InvalidDocument``
+        (no such runbook, or not an Automation document), ``InvalidDocumentContent``,
+        ``InvalidAutomationExecutionParametersException``, ``ValidationException`` (mode).
+        """
+        return self.automations.start(
+            document, parameters, document_name=document_name, document_version=document_version,
+            mode=mode, aws_endpoint_url=aws_endpoint_url, attachments_dir=attachments_dir)
 
     def send_command(
         self,

@@ -114,7 +114,7 @@ def aws(moto_url: str, monkeypatch: pytest.MonkeyPatch) -> Aws:
 def service(tmp_path: Path) -> Iterator[AutomationService]:
     engine = Engine(None, home=tmp_path)
     yield AutomationService(engine.store, region=REGION, account_id=ACCOUNT, clock=FakeClock(),
-                            services=engine)
+                            commands=engine, automations=engine.automations)
     engine.close()
 
 

@@ -14,12 +14,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ssm_local.documents.model import Document
-from ssm_local.engine.automation.actions import ActionContext, ActionResult, automation_action
+from ssm_local.engine.automation.actions import (
+    BUILTIN_ACTIONS,
+    ActionContext,
+    ActionResult,
+    AutomationAction,
+    AutomationStarter,
+    CommandSender,
+)
 from ssm_local.engine.automation.interpreter import (
     Execute,
     Record,
@@ -98,18 +105,27 @@ class RunnerOptions:
     account_id: str = "123456789012"
     attachments_dir: str | None = None
     aws_endpoint_url: str | None = None
-    services: Any = None
+    commands: CommandSender | None = None
+    """Run Command for aws:runCommand (``ActionContext.commands``)."""
+    automations: AutomationStarter | None = None
+    """Where aws:executeAutomation starts child executions (``ActionContext.automations``)."""
     poll_seconds: float = 0.2
     log: Callable[[str, str], None] | None = None
     """``log(step_name, text)``: a step's printed output and progress notes."""
 
 
 class AutomationRunner:
-    """Runs one execution to its end (or until it waits forever and is stopped)."""
+    """Runs one execution to its end (or until it waits forever and is stopped).
+
+    ``actions`` maps action names to handlers (default ``BUILTIN_ACTIONS``); a step whose action
+    is neither in it nor run by the interpreter fails with FailureType ``Verification``.
+    """
 
     def __init__(self, document: Document, state: ExecutionState, log: EventLog, clock: Clock,
-                 options: RunnerOptions) -> None:
+                 options: RunnerOptions, *,
+                 actions: Mapping[str, AutomationAction] | None = None) -> None:
         self.document = document
+        self.actions = BUILTIN_ACTIONS if actions is None else actions
         self.state = state
         self.log = log
         self.clock = clock
@@ -172,7 +188,7 @@ class AutomationRunner:
         self._cancel.clear()
         step = action.step
         seid = action.started["id"]
-        handler = automation_action(step.action)
+        handler = self.actions.get(step.action)
         if handler is None:
             result = ActionResult.failed(f"action {step.action} is not supported by ssm-local",
                                          failure_type="Verification")
@@ -192,7 +208,7 @@ class AutomationRunner:
                      "response": _small(result.response), "message": message,
                      "failure_type": result.failure_type, "at": iso(ended_at)})
 
-    async def _call(self, handler: Any, action: Execute) -> ActionResult:
+    async def _call(self, handler: AutomationAction, action: Execute) -> ActionResult:
         step = action.step
         writer = self.options.log
 
@@ -206,7 +222,8 @@ class AutomationRunner:
             timeout_seconds=action.timeout_seconds, attempt=action.started["attempt"],
             cancel=self._cancel, log=log, region=self.options.region,
             account_id=self.options.account_id, attachments_dir=self.options.attachments_dir,
-            aws_endpoint_url=self.options.aws_endpoint_url, services=self.options.services,
+            aws_endpoint_url=self.options.aws_endpoint_url, commands=self.options.commands,
+            automations=self.options.automations,
         )
         task: asyncio.Task[ActionResult] = asyncio.ensure_future(handler(context))
         await asyncio.sleep(0)  # a handler with nothing to wait for is done after one slice

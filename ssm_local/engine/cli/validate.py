@@ -97,7 +97,7 @@ def run_validate(args: argparse.Namespace) -> int:
 
 def not_runnable(document: documents.Document) -> list[documents.Diagnostic]:
     """``--strict``: an error for every step ssm-local has no plugin or action handler for."""
-    from ssm_local.engine.automation.actions import automation_action
+    from ssm_local.engine.automation.actions import BUILTIN_ACTIONS
     from ssm_local.engine.automation.interpreter import INSTANT_ACTIONS, WAITING_ACTIONS
     from ssm_local.engine.command.plugins import BUILTIN_PLUGINS
 
@@ -107,7 +107,7 @@ def not_runnable(document: documents.Document) -> list[documents.Diagnostic]:
             runnable = step.action in BUILTIN_PLUGINS
         elif document.kind == "Automation":
             runnable = (step.action in INSTANT_ACTIONS or step.action in WAITING_ACTIONS
-                        or automation_action(step.action) is not None)
+                        or step.action in BUILTIN_ACTIONS)
         else:
             continue
         if not runnable:

@@ -28,6 +28,7 @@ from ssm_local import documents
 from ssm_local.documents import library
 from ssm_local.documents.model import Document
 from ssm_local.documents.parameters import resolve_parameters
+from ssm_local.engine.automation.actions import AutomationAction, AutomationStarter, CommandSender
 from ssm_local.engine.automation.interpreter import iso, lookup_for, replay, started_event
 from ssm_local.engine.automation.runner import AutomationRunner, RunnerOptions
 from ssm_local.engine.automation.state import (
@@ -241,20 +242,30 @@ class AutomationHandle:
 
 
 class AutomationService:
-    """Automation executions in one store."""
+    """Automation executions in one store.
+
+    ``actions`` maps action names to handlers (default ``BUILTIN_ACTIONS``; the mapping is read
+    at every step, not copied). ``commands`` is the Run Command that aws:runCommand steps use and
+    ``automations`` where aws:executeAutomation steps start their children: usually this service
+    itself (``Engine`` sets both); without them those two actions fail the step.
+    """
 
     def __init__(self, store: Store, *, region: str = "us-east-1",
                  account_id: str = "123456789012", clock: Clock | None = None,
                  resolve_document: Callable[[str, str | None], tuple[str, str, str]] | None = None,
                  resolve_ssm: Callable[[str], Any] | None = None,
-                 services: Any = None) -> None:
+                 actions: Mapping[str, AutomationAction] | None = None,
+                 commands: CommandSender | None = None,
+                 automations: AutomationStarter | None = None) -> None:
         self.store = store
         self.region = region
         self.account_id = account_id
         self.clock: Clock = clock or SystemClock()
         self.resolve_document = resolve_document
         self.resolve_ssm = resolve_ssm
-        self.services = services
+        self.actions = actions
+        self.commands = commands
+        self.automations = automations
         self._handles: dict[str, AutomationHandle] = {}
         self._documents: dict[tuple[str, str, str], Document] = {}
 
@@ -434,7 +445,8 @@ class AutomationService:
                           region=self.region, account_id=self.account_id,
                           attachments_dir=options.get("attachments_dir"),
                           aws_endpoint_url=options.get("aws_endpoint_url"),
-                          services=self.services, log=log))
+                          commands=self.commands, automations=self.automations, log=log),
+            actions=self.actions)
         runner.on_event = on_event
         handle = handle or self._handles.get(execution_id)
         if handle is not None:

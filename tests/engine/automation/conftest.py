@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ssm_local import documents
-from ssm_local.engine.automation.actions import ActionContext, ActionResult, register_handler
+from ssm_local.engine.automation.actions import (
+    BUILTIN_ACTIONS,
+    ActionContext,
+    ActionResult,
+    AutomationAction,
+)
 from ssm_local.engine.clock import FakeClock
 from ssm_local.engine.services.automations import AutomationService
 from ssm_local.engine.store.database import Store
@@ -30,8 +35,15 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def service(store: Store, clock: FakeClock) -> AutomationService:
-    return AutomationService(store, clock=clock)
+def actions() -> dict[str, AutomationAction]:
+    """The service's action table: the built-in actions, plus what ``scripted`` adds."""
+    return dict(BUILTIN_ACTIONS)
+
+
+@pytest.fixture
+def service(store: Store, clock: FakeClock, actions: Mapping[str, AutomationAction]
+            ) -> AutomationService:
+    return AutomationService(store, clock=clock, actions=actions)
 
 
 Runner = Callable[..., dict[str, Any]]
@@ -76,18 +88,16 @@ class Scripted:
 
 
 @pytest.fixture
-def scripted() -> Iterator[Callable[[str, list[ActionResult | float]], Scripted]]:
-    registered: list[str] = []
+def scripted(actions: dict[str, AutomationAction]
+             ) -> Callable[[str, list[ActionResult | float]], Scripted]:
+    """``scripted(action, results)`` runs ``action`` with a ``Scripted`` handler in ``service``."""
 
     def make(action: str, results: list[ActionResult | float]) -> Scripted:
         handler = Scripted(results)
-        register_handler(action, handler)
-        registered.append(action)
+        actions[action] = handler
         return handler
 
-    yield make
-    for action in registered:
-        register_handler(action, None)
+    return make
 
 
 def steps(execution: dict[str, Any]) -> list[tuple[str, str]]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -61,7 +60,7 @@ def service(tmp_path: Path) -> AutomationService:
 
     svc = AutomationService(Store(f"sqlite:///{tmp_path / 's.db'}"), clock=FakeClock(),
                             resolve_document=resolve)
-    svc.services = SimpleNamespace(automations=svc)
+    svc.automations = svc
     return svc
 
 

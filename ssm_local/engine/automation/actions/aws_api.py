@@ -38,7 +38,7 @@ from botocore.exceptions import (
 )
 from botocore.response import StreamingBody
 
-from ssm_local.engine.automation.actions import ActionContext, ActionResult, ActionStatus
+from ssm_local.engine.automation.actions import ActionContext, ActionResult, ActionStatus, unset
 from ssm_local.engine.clock import hold
 
 __all__ = [
@@ -141,7 +141,7 @@ def aws_action(
 def require(ctx: ActionContext, name: str) -> Any:
     """The input ``name``; a missing or empty one fails the step (Verification)."""
     value = ctx.inputs.get(name)
-    if value is None or value == "" or value == []:
+    if unset(value):
         raise ActionFailure(f"{ctx.action} needs the input {name}", failure_type="Verification")
     return value
 

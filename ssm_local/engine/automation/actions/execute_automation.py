@@ -6,7 +6,9 @@ and for a rate-controlled run ``TargetParameterName`` with ``Targets`` (``Parame
 with ``MaxConcurrency`` (default 10) and ``MaxErrors`` (default 0) counted as Run Command counts
 them. Outputs: ``ExecutionId``, ``Status`` and ``Output`` (the child's declared outputs, in
 order; for several children, their ids and statuses). The step succeeds when every child does
-and the error threshold is not passed. Cancelling the step stops the children.
+and the error threshold is not passed. Cancelling the step stops the children. Children start
+through ``ctx.automations``, an ``AutomationStarter`` (the Automation service running the
+parent); without one the step fails. A missing ``DocumentName`` fails the step before any start.
 """
 
 from __future__ import annotations
@@ -15,7 +17,13 @@ import asyncio
 import json
 from typing import Any
 
-from ssm_local.engine.automation.actions import ActionContext, ActionResult
+from ssm_local.engine.automation.actions import (
+    ActionContext,
+    ActionResult,
+    AutomationStarter,
+    cancelled,
+    missing_input,
+)
 from ssm_local.engine.ratecontrol import RateController
 from ssm_local.grammar.errors import SsmLocalError
 
@@ -51,9 +59,8 @@ def _target_values(ctx: ActionContext, targets: Any) -> list[str]:
     return list(dict.fromkeys(values))
 
 
-async def _child(ctx: ActionContext, name: str, version: Any, parameters: dict[str, Any]
-                 ) -> dict[str, Any]:
-    service = ctx.services.automations
+async def _child(ctx: ActionContext, service: AutomationStarter, name: str,
+                 version: str | None, parameters: dict[str, Any]) -> dict[str, Any]:
     handle = service.start(name, parameters, document_version=version,
                            parent_execution_id=ctx.execution_id,
                            aws_endpoint_url=ctx.aws_endpoint_url)
@@ -69,18 +76,24 @@ async def _child(ctx: ActionContext, name: str, version: Any, parameters: dict[s
 
 
 async def handler(ctx: ActionContext) -> ActionResult:
-    if ctx.services is None or not hasattr(ctx.services, "automations"):
+    if ctx.cancel.is_set():
+        return cancelled(ctx)
+    missing = missing_input(ctx, "DocumentName")
+    if missing is not None:
+        return missing
+    service = ctx.automations
+    if service is None:
         return ActionResult.failed("aws:executeAutomation needs ssm-local's Automation service",
                                    failure_type="Verification")
     inputs = ctx.inputs
-    name = str(inputs.get("DocumentName", ""))
+    name = str(inputs["DocumentName"])
     version = inputs.get("DocumentVersion")
     version = None if version in (None, "", "$DEFAULT") else str(version)
     base = dict(inputs.get("RuntimeParameters") or {})
     try:
         if "TargetMaps" in inputs or "TargetParameterName" in inputs:
-            return await _rate_controlled(ctx, name, version, base)
-        execution = await _child(ctx, name, version, base)
+            return await _rate_controlled(ctx, service, name, version, base)
+        execution = await _child(ctx, service, name, version, base)
     except (SsmLocalError, ValueError) as exc:
         message = exc.message if isinstance(exc, SsmLocalError) else str(exc)
         return ActionResult.failed(f"StartAutomationExecution failed: {message}",
@@ -98,8 +111,8 @@ async def handler(ctx: ActionContext) -> ActionResult:
     return ActionResult.success(outputs, response=execution)
 
 
-async def _rate_controlled(ctx: ActionContext, name: str, version: str | None,
-                           base: dict[str, Any]) -> ActionResult:
+async def _rate_controlled(ctx: ActionContext, service: AutomationStarter, name: str,
+                           version: str | None, base: dict[str, Any]) -> ActionResult:
     inputs = ctx.inputs
     maps: list[dict[str, Any]]
     if "TargetMaps" in inputs:
@@ -118,7 +131,7 @@ async def _rate_controlled(ctx: ActionContext, name: str, version: str | None,
     while not control.finished:
         for key in control.next_targets():
             parameters = {**base, **maps[keys.index(key)]}
-            running[asyncio.ensure_future(_child(ctx, name, version, parameters))] = key
+            running[asyncio.ensure_future(_child(ctx, service, name, version, parameters))] = key
         if not running:
             break
         done, _ = await asyncio.wait(set(running), return_when=asyncio.FIRST_COMPLETED)

@@ -1,8 +1,9 @@
 """``aws:executeScript``: run a Python handler in an isolated subprocess, as AWS runs it in Lambda.
 
 Inputs: ``Runtime`` (``python3.6`` ... ``python3.11`` and newer names all run on this machine's
-Python; ``PowerShell 7.x`` / ``PowerShell Core 6.0`` run with ``pwsh`` where it exists),
-``Handler`` (``function`` for an inline ``Script``; ``file.function`` for an ``Attachment``),
+Python; ``PowerShell 7.x`` / ``PowerShell Core 6.0`` fail the step: not supported yet),
+``Handler`` (``function`` for an inline ``Script``; ``file.function`` for an ``Attachment``;
+required, as ``Runtime`` is: a missing one fails the step, naming it),
 ``InputPayload`` (a map, the handler's ``events``) and ``Script`` or ``Attachment`` (a ``.py``
 or ``.zip`` from the attachments directory given at start). The handler's return value becomes
 ``Payload`` (at most 100 KB; a list is cut to its first 100 items, as AWS documents); whatever
@@ -24,7 +25,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-from ssm_local.engine.automation.actions import ActionContext, ActionResult
+from ssm_local.engine.automation.actions import (
+    ActionContext,
+    ActionResult,
+    cancelled,
+    missing_input,
+)
 from ssm_local.engine.clock import hold
 
 MAX_PAYLOAD_BYTES = 100 * 1024
@@ -87,15 +93,23 @@ def _payload(value: object) -> tuple[object, str | None]:
 
 
 async def handler(ctx: ActionContext) -> ActionResult:
+    if ctx.cancel.is_set():
+        return cancelled(ctx)
     with hold(ctx.clock):
         return await _run(ctx)
 
 
 async def _run(ctx: ActionContext) -> ActionResult:
     inputs = ctx.inputs
-    argv, problem = _runtime(str(inputs.get("Runtime", "")))
+    missing = missing_input(ctx, "Runtime")
+    if missing is not None:
+        return missing
+    argv, problem = _runtime(str(inputs["Runtime"]))
     if argv is None:
         return ActionResult.failed(problem or "unsupported runtime", failure_type="Verification")
+    missing = missing_input(ctx, "Handler")  # every runtime that runs here is a Python one
+    if missing is not None:
+        return missing
     handler_name = str(inputs.get("Handler", ""))
     events = inputs.get("InputPayload") or {}
     if isinstance(events, str):

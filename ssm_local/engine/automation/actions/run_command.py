@@ -7,7 +7,8 @@ CloudWatch, notification and service-role inputs are accepted and ignored, as th
 local to send them. The step waits for the command and succeeds when the command does. Outputs:
 ``CommandId``, ``Status``, ``ResponseCode`` and ``Output`` (the first invocation's plugin output,
 at most 2,500 characters, as AWS reports one Run Command's output). Cancelling the step cancels
-the command.
+the command. Run Command is ``ctx.commands``, a ``CommandSender`` (the ``Engine`` gives itself);
+without one the step fails. A missing ``DocumentName`` fails the step before anything is sent.
 """
 
 from __future__ import annotations
@@ -15,7 +16,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from ssm_local.engine.automation.actions import ActionContext, ActionResult
+from ssm_local.engine.automation.actions import (
+    ActionContext,
+    ActionResult,
+    cancelled,
+    missing_input,
+)
 from ssm_local.engine.clock import hold
 from ssm_local.grammar.errors import SsmLocalError
 
@@ -29,8 +35,13 @@ def _targets(value: Any) -> list[dict[str, Any]] | None:
 
 
 async def handler(ctx: ActionContext) -> ActionResult:
-    engine = ctx.services
-    if engine is None or not hasattr(engine, "commands"):
+    if ctx.cancel.is_set():
+        return cancelled(ctx)
+    missing = missing_input(ctx, "DocumentName")
+    if missing is not None:
+        return missing
+    commands = ctx.commands
+    if commands is None:
         return ActionResult.failed("aws:runCommand needs ssm-local's Run Command service; run the "
                                    "runbook through an Engine", failure_type="Verification")
     inputs = ctx.inputs
@@ -41,7 +52,7 @@ async def handler(ctx: ActionContext) -> ActionResult:
     try:
         with hold(ctx.clock):
             handle = await asyncio.to_thread(
-                engine.commands.send_command, str(inputs.get("DocumentName", "")),
+                commands.send_command, str(inputs["DocumentName"]),
                 parameters=dict(inputs.get("Parameters") or {}),
                 instance_ids=instance_ids or None, targets=_targets(inputs.get("Targets")),
                 document_version=inputs.get("DocumentVersion"),
@@ -49,7 +60,7 @@ async def handler(ctx: ActionContext) -> ActionResult:
                 max_errors=inputs.get("MaxErrors"),
                 timeout_seconds=int(timeout) if timeout not in (None, "") else None,
                 comment=str(inputs.get("Comment", "")))
-            waiter = asyncio.ensure_future(asyncio.wrap_future(handle._future))
+            waiter = asyncio.ensure_future(handle)
             cancel = asyncio.ensure_future(ctx.cancel.wait())
             await asyncio.wait({waiter, cancel}, return_when=asyncio.FIRST_COMPLETED)
             cancel.cancel()

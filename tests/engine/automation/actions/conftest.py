@@ -1,11 +1,12 @@
 """Fixtures for the AWS Automation actions: moto's HTTP server, a fake clock, step contexts.
 
 The actions run against ``moto.server.ThreadedMotoServer`` (the local AWS emulator a user would
-point ``--aws-endpoint-url`` at) through ordinary boto3 clients, or against botocore ``Stubber``
-clients where a test needs a response moto cannot produce (a pending image, a failed stack, a
-Lambda function error). ``FakeClock`` advances virtual time at once on every sleep and records
-the sleeps, so waits and timeouts take no real time; ``on_sleep`` lets a test change the world
-between two polls (stop an instance, cancel the step).
+point ``--aws-endpoint-url`` at; one server per test session, emptied before each test) through
+ordinary boto3 clients, or against botocore ``Stubber`` clients where a test needs a response
+moto cannot produce (a pending image, a failed stack, a Lambda function error).
+``RecordingClock`` is the engine's ``FakeClock`` (virtual time, so waits and timeouts take no
+real time) that also records the sleeps; ``on_sleep`` lets a test change the world between two
+polls (stop an instance, cancel the step).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import logging
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import boto3
@@ -26,29 +27,30 @@ from botocore.config import Config
 from botocore.stub import Stubber
 from moto.server import ThreadedMotoServer
 
-from ssm_local.engine.automation.actions import ActionContext, ActionResult, automation_action
+from ssm_local.engine.automation.actions import BUILTIN_ACTIONS, ActionContext, ActionResult
+from ssm_local.engine.clock import FakeClock
 
 REGION = "us-east-1"
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
 
-class FakeClock:
-    """Virtual time: ``sleep`` moves it forward at once and records how long was asked for."""
+class RecordingClock(FakeClock):
+    """The engine's ``FakeClock``, recording how long each ``sleep`` asked for.
+
+    ``on_sleep(n)`` runs when the n-th sleep starts, before virtual time moves: a test changes
+    the world (or cancels the step) between two polls.
+    """
 
     def __init__(self, start: datetime | None = None) -> None:
-        self.current = start or datetime(2026, 1, 1, tzinfo=UTC)
+        super().__init__(start)
         self.sleeps: list[float] = []
         self.on_sleep: Callable[[int], None] | None = None
 
-    def now(self) -> datetime:
-        return self.current
-
     async def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
-        self.current += timedelta(seconds=max(seconds, 0))
         if self.on_sleep is not None:
             self.on_sleep(len(self.sleeps))
-        await asyncio.sleep(0)
+        await super().sleep(seconds)
 
     @property
     def slept(self) -> float:
@@ -111,8 +113,8 @@ def moto(moto_server: Moto) -> Moto:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+def clock() -> RecordingClock:
+    return RecordingClock()
 
 
 @dataclass
@@ -134,8 +136,7 @@ class Step:
     def run(self, action: str, inputs: Mapping[str, Any], *,
             timeout_seconds: float | None = None,
             before: Callable[[ActionContext], None] | None = None) -> ActionResult:
-        handler = automation_action(action)
-        assert handler is not None, action
+        handler = BUILTIN_ACTIONS[action]
         ctx = self.context(action, inputs, timeout_seconds)
 
         async def go() -> ActionResult:
@@ -148,7 +149,7 @@ class Step:
 
 
 @pytest.fixture
-def step(moto: Moto, clock: FakeClock) -> Step:
+def step(moto: Moto, clock: RecordingClock) -> Step:
     """Run an action against moto's server with the fake clock."""
     return Step(moto.client, clock)
 
@@ -193,6 +194,6 @@ def stubbed() -> Iterator[Stubbed]:
 
 
 @pytest.fixture
-def stub_step(stubbed: Stubbed, clock: FakeClock) -> Step:
+def stub_step(stubbed: Stubbed, clock: RecordingClock) -> Step:
     """Run an action against Stubber clients with the fake clock."""
     return Step(stubbed, clock)

@@ -16,7 +16,7 @@ import pytest
 from botocore.config import Config
 from botocore.response import StreamingBody
 
-from ssm_local.engine.automation.actions import ActionResult, automation_action, aws_api
+from ssm_local.engine.automation.actions import BUILTIN_ACTIONS, ActionResult, aws_api
 from ssm_local.engine.automation.actions.aws_api import (
     ActionFailure,
     json_safe,
@@ -25,7 +25,7 @@ from ssm_local.engine.automation.actions.aws_api import (
     service_name,
 )
 
-from .conftest import CREDENTIALS, REGION, FakeClock, Step, Stubbed
+from .conftest import CREDENTIALS, REGION, RecordingClock, Step, Stubbed
 
 
 @pytest.mark.parametrize(("value", "expected"), [
@@ -129,7 +129,7 @@ def test_cancelled_before_start_calls_nothing(stub_step: Step, stubbed: Stubbed)
     assert stubbed.clients == {}
 
 
-def test_unreachable_endpoint(clock: FakeClock) -> None:
+def test_unreachable_endpoint(clock: RecordingClock) -> None:
     def clients(service: str) -> Any:
         return boto3.client(service, endpoint_url="http://127.0.0.1:9", region_name=REGION,
                             config=Config(retries={"max_attempts": 1}, connect_timeout=2),
@@ -166,11 +166,11 @@ AWS_ACTIONS = ["aws:executeAwsApi", "aws:waitForAwsResourceProperty",
 
 @pytest.mark.parametrize("action", AWS_ACTIONS)
 def test_every_aws_action_is_registered(action: str) -> None:
-    handler = automation_action(action)
+    handler = BUILTIN_ACTIONS[action]
     assert handler is not None and inspect.iscoroutinefunction(handler)
 
 
-def test_an_unexpected_exception_is_an_internal_failure(clock: FakeClock) -> None:
+def test_an_unexpected_exception_is_an_internal_failure(clock: RecordingClock) -> None:
     def clients(service: str) -> Any:
         raise RuntimeError("no clients here")
 
@@ -183,7 +183,7 @@ def test_an_unexpected_exception_is_an_internal_failure(clock: FakeClock) -> Non
 def test_runner_timeout_cancels_a_call_cleanly(stub_step: Step, stubbed: Stubbed) -> None:
     """The runner enforces timeoutSeconds by cancelling the handler task: nothing leaks."""
     _slow(stubbed, 0.2)
-    handler = automation_action("aws:executeAwsApi")
+    handler = BUILTIN_ACTIONS["aws:executeAwsApi"]
     assert handler is not None
     ctx = stub_step.context("aws:executeAwsApi", {"Service": "ec2", "Api": "DescribeInstances"})
 
@@ -200,10 +200,10 @@ def test_virtual_time_stands_still_during_a_call(stubbed: Stubbed) -> None:
     from ssm_local.engine.clock import FakeClock as RunnerClock
 
     _slow(stubbed, 0.2)
-    handler = automation_action("aws:executeAwsApi")
+    handler = BUILTIN_ACTIONS["aws:executeAwsApi"]
     assert handler is not None
     clock = RunnerClock()
-    ctx = Step(stubbed, clock).context(  # type: ignore[arg-type]
+    ctx = Step(stubbed, clock).context(
         "aws:executeAwsApi", {"Service": "ec2", "Api": "DescribeInstances"})
 
     async def run() -> tuple[ActionResult, bool]:

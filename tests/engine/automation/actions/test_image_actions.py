@@ -9,7 +9,7 @@ import pytest
 from ssm_local.engine.automation.actions import delete_image
 from ssm_local.engine.automation.actions.create_image import POLL_INTERVAL_SECONDS
 
-from .conftest import FakeClock, Moto, Step, Stubbed
+from .conftest import Moto, RecordingClock, Step, Stubbed
 from .test_execute_aws_api import launch
 
 
@@ -43,7 +43,7 @@ def test_create_image_of_a_missing_instance(step: Step) -> None:
 
 
 def test_create_image_polls_while_pending(stub_step: Step, stubbed: Stubbed,
-                                          clock: FakeClock) -> None:
+                                          clock: RecordingClock) -> None:
     stubbed.respond("ec2", "CreateImage", {"ImageId": "ami-1"},
                     {"InstanceId": "i-1", "Name": "img", "NoReboot": False,
                      "BlockDeviceMappings": [{"DeviceName": "/dev/sdb", "NoDevice": ""}]})
@@ -68,7 +68,7 @@ def test_create_image_that_fails(stub_step: Step, stubbed: Stubbed) -> None:
     assert result.outputs == {"ImageId": "ami-1", "ImageState": "failed"}
 
 
-def test_create_image_times_out(stub_step: Step, stubbed: Stubbed, clock: FakeClock) -> None:
+def test_create_image_times_out(stub_step: Step, stubbed: Stubbed, clock: RecordingClock) -> None:
     stubbed.respond("ec2", "CreateImage", {"ImageId": "ami-1"})
     for _ in range(3):
         stubbed.respond("ec2", "DescribeImages", image("ami-1", "pending"))
@@ -154,7 +154,7 @@ def test_delete_missing_image(step: Step) -> None:
 
 
 def test_delete_image_retries_snapshots_in_use(stub_step: Step, stubbed: Stubbed,
-                                               clock: FakeClock) -> None:
+                                               clock: RecordingClock) -> None:
     stubbed.respond("ec2", "DescribeImages", {"Images": [{"ImageId": "ami-1", "BlockDeviceMappings": [
         {"DeviceName": "/dev/sda1", "Ebs": {"SnapshotId": "snap-1"}},
         {"DeviceName": "/dev/sdb", "VirtualName": "ephemeral0"}]}]})

@@ -9,7 +9,7 @@ import pytest
 
 from ssm_local.engine.automation.actions.change_instance_state import POLL_INTERVAL_SECONDS
 
-from .conftest import FakeClock, Moto, Step, Stubbed
+from .conftest import Moto, RecordingClock, Step, Stubbed
 from .test_execute_aws_api import launch
 
 
@@ -56,7 +56,7 @@ def test_start_waits_for_ok_status_checks(step: Step, moto: Moto) -> None:
 
 
 def test_check_state_only_polls_without_changing(step: Step, moto: Moto,
-                                                 clock: FakeClock) -> None:
+                                                 clock: RecordingClock) -> None:
     [instance_id] = launch(moto)
     moto.client("ec2").stop_instances(InstanceIds=[instance_id])
     clock.on_sleep = lambda count: (moto.client("ec2").start_instances(InstanceIds=[instance_id])
@@ -70,7 +70,7 @@ def test_check_state_only_polls_without_changing(step: Step, moto: Moto,
     assert step.logs[1] == f"waiting for running: {instance_id} is stopped"
 
 
-def test_check_state_only_times_out(step: Step, moto: Moto, clock: FakeClock) -> None:
+def test_check_state_only_times_out(step: Step, moto: Moto, clock: RecordingClock) -> None:
     [instance_id] = launch(moto)
     result = step.run("aws:changeInstanceState", {"InstanceIds": [instance_id],
                                                   "DesiredState": "stopped",
@@ -82,7 +82,7 @@ def test_check_state_only_times_out(step: Step, moto: Moto, clock: FakeClock) ->
     assert state_of(moto, instance_id) == "running"
 
 
-def test_fail_on_unexpected_stopped(step: Step, moto: Moto, clock: FakeClock) -> None:
+def test_fail_on_unexpected_stopped(step: Step, moto: Moto, clock: RecordingClock) -> None:
     [instance_id] = launch(moto)
     moto.client("ec2").stop_instances(InstanceIds=[instance_id])
     result = step.run("aws:changeInstanceState", {
@@ -126,7 +126,7 @@ def test_change_state_bad_inputs(stub_step: Step, inputs: dict[str, Any], messag
         "Failed", "Verification", message)
 
 
-def test_force_stop_and_transitions(stub_step: Step, stubbed: Stubbed, clock: FakeClock) -> None:
+def test_force_stop_and_transitions(stub_step: Step, stubbed: Stubbed, clock: RecordingClock) -> None:
     stubbed.respond("ec2", "StopInstances", {}, {"InstanceIds": ["i-1", "i-2"], "Force": True})
     stubbed.respond("ec2", "DescribeInstances", described(("i-1", "stopping"), ("i-2", "stopped")))
     stubbed.respond("ec2", "DescribeInstances", described(("i-1", "stopped"), ("i-2", "stopped")))
@@ -138,7 +138,7 @@ def test_force_stop_and_transitions(stub_step: Step, stubbed: Stubbed, clock: Fa
 
 
 def test_start_with_additional_info_waits_for_status(stub_step: Step, stubbed: Stubbed,
-                                                     clock: FakeClock) -> None:
+                                                     clock: RecordingClock) -> None:
     stubbed.respond("ec2", "StartInstances", {}, {"InstanceIds": ["i-1"],
                                                   "AdditionalInfo": "reserved"})
     stubbed.respond("ec2", "DescribeInstances", described(("i-1", "pending")))
@@ -183,7 +183,7 @@ def test_run_instances(step: Step, moto: Moto) -> None:
 
 
 def test_run_instances_defaults_to_one(stub_step: Step, stubbed: Stubbed,
-                                       clock: FakeClock) -> None:
+                                       clock: RecordingClock) -> None:
     stubbed.respond("ec2", "RunInstances",
                     {"Instances": [{"InstanceId": "i-1", "State": {"Name": "pending"}}]},
                     {"ImageId": "ami-1", "MinCount": 1, "MaxCount": 1,

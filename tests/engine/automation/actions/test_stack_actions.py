@@ -9,7 +9,7 @@ import pytest
 
 from ssm_local.engine.automation.actions.create_stack import POLL_INTERVAL_SECONDS
 
-from .conftest import FakeClock, Moto, Step, Stubbed
+from .conftest import Moto, RecordingClock, Step, Stubbed
 
 QUEUE_TEMPLATE = {
     "Parameters": {"QueueName": {"Type": "String"}},
@@ -66,7 +66,7 @@ def test_stack_that_already_exists(step: Step, moto: Moto) -> None:
 
 
 def test_create_stack_polls_and_reports_failure(stub_step: Step, stubbed: Stubbed,
-                                                clock: FakeClock) -> None:
+                                                clock: RecordingClock) -> None:
     missing(stubbed)
     stubbed.respond("cloudformation", "CreateStack", {"StackId": STACK_ID}, {
         "StackName": "s", "TemplateBody": "{}", "OnFailure": "ROLLBACK",
@@ -107,7 +107,7 @@ def test_create_stack_deleted_on_failure(stub_step: Step, stubbed: Stubbed) -> N
 
 
 def test_retry_replaces_a_rolled_back_stack(stub_step: Step, stubbed: Stubbed,
-                                            clock: FakeClock) -> None:
+                                            clock: RecordingClock) -> None:
     stubbed.respond("cloudformation", "DescribeStacks", stack("ROLLBACK_IN_PROGRESS"))
     stubbed.respond("cloudformation", "DescribeStacks", stack("ROLLBACK_COMPLETE"))
     stubbed.respond("cloudformation", "DeleteStack", {}, {"StackName": STACK_ID})
@@ -124,7 +124,7 @@ def test_retry_replaces_a_rolled_back_stack(stub_step: Step, stubbed: Stubbed,
     stubbed.assert_done()
 
 
-def test_create_stack_times_out(stub_step: Step, stubbed: Stubbed, clock: FakeClock) -> None:
+def test_create_stack_times_out(stub_step: Step, stubbed: Stubbed, clock: RecordingClock) -> None:
     missing(stubbed)
     stubbed.respond("cloudformation", "CreateStack", {"StackId": STACK_ID})
     for _ in range(5):
@@ -137,7 +137,7 @@ def test_create_stack_times_out(stub_step: Step, stubbed: Stubbed, clock: FakeCl
     assert result.outputs == {"StackId": STACK_ID}
 
 
-def test_create_stack_cancelled(stub_step: Step, stubbed: Stubbed, clock: FakeClock) -> None:
+def test_create_stack_cancelled(stub_step: Step, stubbed: Stubbed, clock: RecordingClock) -> None:
     missing(stubbed)
     stubbed.respond("cloudformation", "CreateStack", {"StackId": STACK_ID})
     for _ in range(2):
@@ -177,7 +177,7 @@ def test_delete_missing_stack_succeeds(step: Step, name: str) -> None:
     assert step.logs[-1] == f"stack {name} does not exist: nothing to delete"
 
 
-def test_delete_stack_that_fails(stub_step: Step, stubbed: Stubbed, clock: FakeClock) -> None:
+def test_delete_stack_that_fails(stub_step: Step, stubbed: Stubbed, clock: RecordingClock) -> None:
     stubbed.respond("cloudformation", "DescribeStacks", stack("CREATE_COMPLETE"),
                     {"StackName": "s"})
     stubbed.respond("cloudformation", "DeleteStack", {}, {

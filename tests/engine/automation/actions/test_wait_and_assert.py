@@ -8,7 +8,7 @@ import pytest
 
 from ssm_local.engine.automation.actions.wait_for_aws_resource_property import POLL_INTERVAL_SECONDS
 
-from .conftest import FakeClock, Moto, Step, Stubbed
+from .conftest import Moto, RecordingClock, Step, Stubbed
 from .test_execute_aws_api import launch
 
 STATE = "$.Reservations[0].Instances[0].State.Name"
@@ -102,14 +102,14 @@ def test_assert_api_error_fails(step: Step) -> None:
 
 
 def test_wait_returns_at_once_when_already_desired(step: Step, moto: Moto,
-                                                   clock: FakeClock) -> None:
+                                                   clock: RecordingClock) -> None:
     [instance_id] = launch(moto)
     result = step.run("aws:waitForAwsResourceProperty", instance_check(instance_id, ["running"]))
     assert result.status == "Success"
     assert clock.sleeps == []
 
 
-def test_wait_polls_until_the_value_is_desired(step: Step, moto: Moto, clock: FakeClock) -> None:
+def test_wait_polls_until_the_value_is_desired(step: Step, moto: Moto, clock: RecordingClock) -> None:
     [instance_id] = launch(moto)
 
     def stop_on_third_sleep(count: int) -> None:
@@ -124,7 +124,7 @@ def test_wait_polls_until_the_value_is_desired(step: Step, moto: Moto, clock: Fa
     assert result.response["Reservations"][0]["Instances"][0]["State"]["Name"] == "stopped"
 
 
-def test_wait_times_out_at_the_step_timeout(step: Step, moto: Moto, clock: FakeClock) -> None:
+def test_wait_times_out_at_the_step_timeout(step: Step, moto: Moto, clock: RecordingClock) -> None:
     [instance_id] = launch(moto)
     result = step.run("aws:waitForAwsResourceProperty", instance_check(instance_id, ["stopped"]),
                       timeout_seconds=12)
@@ -137,7 +137,7 @@ def test_wait_times_out_at_the_step_timeout(step: Step, moto: Moto, clock: FakeC
         "response, not one of the DesiredValues ['stopped']")
 
 
-def test_wait_defaults_to_an_hour(stub_step: Step, stubbed: Stubbed, clock: FakeClock) -> None:
+def test_wait_defaults_to_an_hour(stub_step: Step, stubbed: Stubbed, clock: RecordingClock) -> None:
     pending = {"Reservations": [{"Instances": [{"InstanceId": "i-1", "State": {"Name": "pending"}}]}]}
     for _ in range(721):
         stubbed.respond("ec2", "DescribeInstances", pending)
@@ -147,7 +147,7 @@ def test_wait_defaults_to_an_hour(stub_step: Step, stubbed: Stubbed, clock: Fake
     stubbed.assert_done()
 
 
-def test_wait_cancelled_between_polls(step: Step, moto: Moto, clock: FakeClock) -> None:
+def test_wait_cancelled_between_polls(step: Step, moto: Moto, clock: RecordingClock) -> None:
     [instance_id] = launch(moto)
 
     def cancel_on_second_sleep(count: int) -> None:
@@ -160,7 +160,7 @@ def test_wait_cancelled_between_polls(step: Step, moto: Moto, clock: FakeClock) 
     assert len(clock.sleeps) == 2
 
 
-def test_wait_fails_at_once_on_an_aws_error(step: Step, clock: FakeClock) -> None:
+def test_wait_fails_at_once_on_an_aws_error(step: Step, clock: RecordingClock) -> None:
     result = step.run("aws:waitForAwsResourceProperty",
                       instance_check("i-0123456789abcdef0", ["running"]))
     assert result.status == "Failed"
@@ -169,7 +169,7 @@ def test_wait_fails_at_once_on_an_aws_error(step: Step, clock: FakeClock) -> Non
     assert clock.sleeps == []
 
 
-def test_wait_retries_throttling(stub_step: Step, stubbed: Stubbed, clock: FakeClock) -> None:
+def test_wait_retries_throttling(stub_step: Step, stubbed: Stubbed, clock: RecordingClock) -> None:
     stubbed.fail("ec2", "DescribeInstances", "RequestLimitExceeded", "slow down")
     stubbed.respond("ec2", "DescribeInstances", {"Reservations": [
         {"Instances": [{"InstanceId": "i-1", "State": {"Name": "running"}}]}]},
