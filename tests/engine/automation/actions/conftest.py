@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -25,7 +24,6 @@ import pytest
 from botocore import xform_name
 from botocore.config import Config
 from botocore.stub import Stubber
-from moto.server import ThreadedMotoServer
 
 from ssm_local.engine.automation.actions import BUILTIN_ACTIONS, ActionContext, ActionResult
 from ssm_local.engine.clock import FakeClock
@@ -90,18 +88,14 @@ class Moto:
 
 
 @pytest.fixture(scope="session")
-def moto_server() -> Iterator[Moto]:
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    moto = Moto(f"http://{host}:{port}")
+def moto_server(moto_url: str) -> Iterator[Moto]:
+    """The session's moto server (``tests/conftest.py``), with Lambda run without Docker."""
+    moto = Moto(moto_url)
     moto.configure({"lambda": {"use_docker": False}})
     try:
         yield moto
     finally:
         moto.configure({"lambda": {"use_docker": True}})  # moto's settings are process-wide
-        server.stop()
 
 
 @pytest.fixture
