@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from ssm_local.engine.command.results import PENDING
@@ -80,23 +79,6 @@ class PreparedCommand:
     loop: asyncio.AbstractEventLoop | None = None
 
 
-def to_datetime(epoch: float | None) -> datetime | None:
-    """Epoch seconds -> an aware UTC datetime (None stays None)."""
-    return None if epoch is None else datetime.fromtimestamp(epoch, UTC)
-
-
-def to_iso(epoch: float | None) -> str:
-    """Epoch seconds -> ``2024-01-02T03:04:05.678Z`` (milliseconds), ``""`` for None."""
-    if epoch is None:
-        return ""
-    stamp = datetime.fromtimestamp(epoch, UTC)
-    return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}Z"
-
-
-def to_epoch(value: datetime | None) -> float | None:
-    """An aware datetime -> epoch seconds (None stays None)."""
-    return None if value is None else value.timestamp()
-
 
 __all__ = [
     "COMMANDS",
@@ -111,7 +93,4 @@ __all__ = [
     "PreparedCommand",
     "Progress",
     "ProgressListener",
-    "to_datetime",
-    "to_epoch",
-    "to_iso",
 ]

@@ -18,8 +18,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from ssm_local.engine.command.results import IN_PROGRESS, PENDING, InvocationResult
-from ssm_local.engine.services.command_models import COMMANDS, INVOCATIONS, PLUGINS, to_epoch
+from ssm_local.engine.services.command_models import COMMANDS, INVOCATIONS, PLUGINS
 from ssm_local.engine.store import Store
+from ssm_local.engine.wire import to_epoch
 
 FLUSH_INTERVAL = 0.05
 """Seconds a batch gathers before it is written."""

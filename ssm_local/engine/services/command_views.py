@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -32,11 +31,16 @@ from ssm_local.engine.services.command_models import (
     INVOCATIONS,
     PLUGINS,
     CommandError,
-    to_datetime,
-    to_iso,
 )
-from ssm_local.engine.services.parameter_queries import decode_token, encode_token
 from ssm_local.engine.store import Store
+from ssm_local.engine.wire import (
+    InvalidNextToken,
+    decode_token,
+    encode_token,
+    from_epoch,
+    iso8601_millis,
+    parse_iso8601,
+)
 
 
 class CommandViews:
@@ -123,7 +127,10 @@ class CommandViews:
         if max_results is not None and not 1 <= max_results <= MAX_RESULTS:
             raise CommandError(f"MaxResults must be between 1 and {MAX_RESULTS}",
                                code="ValidationException")
-        offset = decode_token(kind, next_token) or 0
+        try:
+            offset = decode_token(kind, next_token) or 0
+        except InvalidNextToken as exc:
+            raise CommandError(exc.message, code=exc.code) from None
         if not isinstance(offset, int) or offset < 0:
             raise CommandError("The NextToken is not valid for this request.",
                                code="InvalidNextToken")
@@ -172,8 +179,10 @@ class CommandViews:
         elapsed = (f"PT{max(finished - started, 0):.3f}S"
                    if started is not None and finished is not None else "")
         return {**base, "PluginName": plugin["name"], "ResponseCode": plugin["response_code"],
-                "ExecutionStartDateTime": to_iso(started), "ExecutionElapsedTime": elapsed,
-                "ExecutionEndDateTime": to_iso(finished), "Status": plugin["status"],
+                "ExecutionStartDateTime": iso8601_millis(from_epoch(started)),
+                "ExecutionElapsedTime": elapsed,
+                "ExecutionEndDateTime": iso8601_millis(from_epoch(finished)),
+                "Status": plugin["status"],
                 "StatusDetails": plugin["status_details"],
                 "StandardOutputContent": plugin["stdout"][:MAX_STDOUT_CHARS],
                 "StandardErrorContent": plugin["stderr"][:MAX_STDERR_CHARS]}
@@ -211,10 +220,10 @@ class CommandViews:
         return {
             "CommandId": row["command_id"], "DocumentName": row["document_name"],
             "DocumentVersion": row["document_version"], "Comment": row["comment"],
-            "ExpiresAfter": to_datetime(row["expires_after"]),
+            "ExpiresAfter": from_epoch(row["expires_after"]),
             "Parameters": json.loads(row["parameters"]),
             "InstanceIds": json.loads(row["instance_ids"]), "Targets": json.loads(row["targets"]),
-            "RequestedDateTime": to_datetime(row["requested_at"]), "Status": row["status"],
+            "RequestedDateTime": from_epoch(row["requested_at"]), "Status": row["status"],
             "StatusDetails": row["status_details"], "OutputS3Region": self.region,
             "OutputS3BucketName": "", "OutputS3KeyPrefix": "",
             "MaxConcurrency": row["max_concurrency"], "MaxErrors": row["max_errors"],
@@ -236,7 +245,7 @@ class CommandViews:
             "CommandId": row["command_id"], "InstanceId": row["instance_id"],
             "InstanceName": row["instance_name"], "Comment": row["comment"],
             "DocumentName": row["document_name"], "DocumentVersion": row["document_version"],
-            "RequestedDateTime": to_datetime(row["requested_at"]), "Status": row["status"],
+            "RequestedDateTime": from_epoch(row["requested_at"]), "Status": row["status"],
             "StatusDetails": row["status_details"], "TraceOutput": trace,
             "StandardOutputUrl": "", "StandardErrorUrl": "", "ServiceRole": "",
             "NotificationConfig": {"NotificationArn": "", "NotificationEvents": [],
@@ -247,8 +256,8 @@ class CommandViews:
 
     def _plugin_shape(self, row: Any) -> dict[str, Any]:
         result = PluginResult(row["name"], row["plugin"], row["status"], row["status_details"],
-                              row["response_code"], to_datetime(row["started_at"]),
-                              to_datetime(row["finished_at"]), row["stdout"], row["stderr"])
+                              row["response_code"], from_epoch(row["started_at"]),
+                              from_epoch(row["finished_at"]), row["stdout"], row["stderr"])
         shape = result.to_api()
         shape["OutputS3Region"] = self.region
         return shape
@@ -267,12 +276,10 @@ def _filtered(query: Any, table: Any, filters: Sequence[Mapping[str, str]] | Non
                                f"{', '.join(_FILTER_KEYS)} with a value", code="InvalidFilterKey")
         if key in ("InvokedAfter", "InvokedBefore"):
             try:
-                when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+                when = parse_iso8601(value)
             except ValueError:
                 raise CommandError(f"{key} needs an ISO 8601 date, got {value!r}",
                                    code="InvalidFilterValue") from None
-            if when.tzinfo is None:
-                when = when.replace(tzinfo=UTC)
             column = table.c.requested_at
             query = query.where(column >= when.timestamp() if key == "InvokedAfter"
                                 else column <= when.timestamp())

@@ -56,15 +56,7 @@ from ssm_local.engine.services.resolution import (
     resolve_document,
 )
 from ssm_local.engine.store import Store
-
-
-def wire_parameters(values: Mapping[str, Any]) -> dict[str, list[str]]:
-    """Parameters in AWS's wire form: every value a list of strings."""
-    wire: dict[str, list[str]] = {}
-    for name, value in values.items():
-        items = value if isinstance(value, list) else [value]
-        wire[name] = [v if isinstance(v, str) else json.dumps(v) for v in items]
-    return wire
+from ssm_local.engine.wire import to_string_list_map
 
 
 def parse_targets(items: Sequence[str]) -> list[dict[str, Any]]:
@@ -211,7 +203,7 @@ class CommandService:
                 "command_id": command_id, "document_name": resolved.name,
                 "document_version": resolved.version, "document_hash": resolved.hash,
                 "document_content": doc.text, "comment": comment,
-                "parameters": json.dumps(wire_parameters(supplied)),
+                "parameters": json.dumps(to_string_list_map(supplied)),
                 "instance_ids": json.dumps([n.node_id for n in nodes] if instance_ids else []),
                 "targets": json.dumps([dict(t) for t in targets or []]),
                 "requested_at": now,
@@ -408,5 +400,4 @@ __all__ = [
     "PreparedCommand",
     "Progress",
     "parse_targets",
-    "wire_parameters",
 ]

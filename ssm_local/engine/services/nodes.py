@@ -23,7 +23,6 @@ import secrets
 import socket
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +34,7 @@ from ssm_local.engine.executors import Executor, ExecutorRegistry, SshConnection
 from ssm_local.engine.store import Store
 from ssm_local.engine.store.command_tables import NodeRow
 from ssm_local.engine.store.tables import TagRow
+from ssm_local.engine.wire import from_epoch
 from ssm_local.grammar.errors import ApiError, ExecutorError
 
 NODE_ID = re.compile(r"^mi-[0-9a-f]{17}$")
@@ -120,7 +120,7 @@ class Node:
 
     def to_api(self) -> dict[str, Any]:
         """The ``InstanceInformation`` shape of DescribeInstanceInformation, plus ``Tags``."""
-        registered = datetime.fromtimestamp(self.registration_date, UTC)
+        registered = from_epoch(self.registration_date)
         return {
             "InstanceId": self.node_id,
             "PingStatus": "Online",

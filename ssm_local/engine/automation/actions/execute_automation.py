@@ -14,7 +14,6 @@ parent); without one the step fails. A missing ``DocumentName`` fails the step b
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 from ssm_local.engine.automation.actions import (
@@ -28,11 +27,6 @@ from ssm_local.engine.ratecontrol import RateController
 from ssm_local.grammar.errors import SsmLocalError
 
 DEFAULT_CONCURRENCY = 10
-
-
-def _wire(value: Any) -> list[str]:
-    items = value if isinstance(value, list) else [value]
-    return [v if isinstance(v, str) else json.dumps(v) for v in items]
 
 
 def _target_values(ctx: ActionContext, targets: Any) -> list[str]:
