@@ -28,14 +28,16 @@ from ssm_local import documents
 from ssm_local.documents import library
 from ssm_local.documents.model import Document
 from ssm_local.documents.parameters import resolve_parameters
-from ssm_local.engine.automation.interpreter import iso, lookup_for, replay, started_event
+from ssm_local.engine.automation.events import Event, Finished, Signal, WaitStarted, event_from_json, iso
+from ssm_local.engine.automation.interpreter import replay, started_event
+from ssm_local.engine.automation.outputs import document_outputs
+from ssm_local.engine.automation.references import lookup_for
 from ssm_local.engine.automation.runner import AutomationRunner, RunnerOptions
 from ssm_local.engine.automation.state import (
     CANCELLED,
     FAILED,
     IN_PROGRESS,
     PENDING,
-    SUCCESS,
     TERMINAL,
     TIMED_OUT,
     ExecutionState,
@@ -74,16 +76,19 @@ def _dt(epoch: float | None) -> datetime | None:
 class StoreLog:
     """The runner's ``EventLog`` on the store: one transaction per event.
 
-    Events go in with a bare DB-API cursor (``Store.fast_write``): SQLAlchemy Core's per-statement
-    cost would be most of a trivial step's time. The execution row is only touched when its
-    status changes and at the end. Pending signals are looked for at most every
-    ``signal_poll_seconds`` unless ``notify`` says one was just stored here.
+    Each event is written as its JSON form (``to_json()``, the ``payload`` column) with the
+    ``clock``'s epoch time (``at``). Events go in with a bare DB-API cursor
+    (``Store.fast_write``): SQLAlchemy Core's per-statement cost would be most of a trivial
+    step's time. The execution row is only touched when its status changes and at the end.
+    Pending signals are looked for at most every ``signal_poll_seconds`` (real time, a rate
+    limit on reads) unless ``notify`` says one was just stored here.
     """
 
-    def __init__(self, store: Store, document: Document, *,
+    def __init__(self, store: Store, document: Document, clock: Clock, *,
                  signal_poll_seconds: float = 0.2) -> None:
         self.store = store
         self.document = document
+        self.clock = clock
         self.signal_poll_seconds = signal_poll_seconds
         self._status_written: str | None = None
         self._next_signal_check = 0.0
@@ -128,28 +133,27 @@ class StoreLog:
         self._raw = None
         self._cursor = None
 
-    def append(self, state: ExecutionState, events: list[tuple[int, dict[str, Any]]]
-               ) -> None:
+    def append(self, state: ExecutionState, events: list[tuple[int, Event]]) -> None:
         last_seq, last = events[-1]
         update: dict[str, Any] | None = None
-        if last["type"] == "Finished":
-            update = {"status": last["status"], "end_time": _epoch(last["at"]),
-                      "failure_message": last.get("message") or state.failure_message,
-                      "outputs": json.dumps(_document_outputs(self.document, state,
-                                                              last["status"]), default=str),
+        if isinstance(last, Finished):
+            update = {"status": last.status, "end_time": _epoch(last.at),
+                      "failure_message": last.message or state.failure_message,
+                      "outputs": json.dumps(document_outputs(self.document, state, last.status),
+                                            default=str),
                       "event_count": last_seq}
         else:
             status = _status_after(state, last)
             if status != self._status_written:
                 update = {"status": status}
-        now = time.time()
+        now = self.clock.time()
         with self._transaction() as cursor:
             for seq, event in events:
                 cursor.execute(
                     "INSERT INTO automation_events (execution_id, seq, type, payload, at) "
                     "VALUES (:execution_id, :seq, :type, :payload, :at)",
-                    {"execution_id": state.execution_id, "seq": seq, "type": event["type"],
-                     "payload": json.dumps(event, default=str, separators=(",", ":")),
+                    {"execution_id": state.execution_id, "seq": seq, "type": event.type,
+                     "payload": json.dumps(event.to_json(), default=str, separators=(",", ":")),
                      "at": now})
             if update is not None:
                 assignments = ", ".join(f"{column} = :{column}" for column in update)
@@ -187,32 +191,16 @@ class StoreLog:
         return [(r.signal_type, json.loads(r.payload)) for r in rows]
 
 
-def _status_after(state: ExecutionState, event: dict[str, Any]) -> str:
+def _status_after(state: ExecutionState, event: Event) -> str:
     """The status the execution row shows once ``event`` is applied (an approximation that
     ``Finished`` always corrects)."""
-    kind = event["type"]
-    if kind == "WaitStarted" and event.get("kind") in ("pause", "approve", "interactive"):
+    if isinstance(event, WaitStarted) and event.kind in ("pause", "approve", "interactive"):
         return "Waiting"
-    if kind == "Signal" and event.get("signal") == "Cancel":
+    if isinstance(event, Signal) and event.signal == "Cancel":
         return "Cancelling"
     if state.cancel_path or state.status == "Cancelling":
         return "Cancelling"
     return IN_PROGRESS
-
-
-def _document_outputs(document: Document, state: ExecutionState, status: str
-                      ) -> dict[str, list[str]]:
-    outputs: dict[str, list[str]] = {}
-    for entry in document.outputs:
-        step, _, name = entry.partition(".")
-        value = state.outputs.get(step, {}).get(name)
-        if value is None:
-            outputs[entry] = ["No output available yet because the step is not successfully "
-                              "executed"] if status != SUCCESS else []
-            continue
-        items = value if isinstance(value, list) else [value]
-        outputs[entry] = [v if isinstance(v, str) else json.dumps(v, default=str) for v in items]
-    return outputs
 
 
 @dataclass
@@ -316,7 +304,7 @@ class AutomationService:
                 start_time=now.timestamp(), event_count=1))
             conn.execute(sa.insert(EVENTS).values(
                 execution_id=execution_id, seq=1, type="Started",
-                payload=json.dumps(event, default=str), at=time.time()))
+                payload=json.dumps(event.to_json(), default=str), at=self.clock.time()))
         self._documents[(loaded.text, name, loaded.format)] = loaded
         handle = AutomationHandle(self, execution_id)
         self._handles[execution_id] = handle
@@ -383,7 +371,7 @@ class AutomationService:
             if row is None:
                 raise _fail("AutomationExecutionNotFoundException",
                             f"Automation execution {execution_id} not found.")
-            events = [json.loads(p) for p in conn.execute(
+            events = [event_from_json(json.loads(p)) for p in conn.execute(
                 sa.select(EVENTS.c.payload).where(EVENTS.c.execution_id == execution_id)
                 .order_by(EVENTS.c.seq)).scalars()]
         document = self._parsed(row["document_content"], row["document_name"],
@@ -421,15 +409,17 @@ class AutomationService:
 
     async def run(self, execution_id: str, *, handle: AutomationHandle | None = None,
                   log: Callable[[str, str], None] | None = None,
-                  on_event: Callable[[ExecutionState, dict[str, Any]], None] | None = None
+                  on_event: Callable[[ExecutionState, Event], None] | None = None
                   ) -> ExecutionState:
-        """Drive the execution until it ends; safe to call again after a crash (resume)."""
+        """Drive the execution until it ends; safe to call again after a crash (resume).
+        ``on_event(state, event)`` is called after each event is persisted and applied."""
         row, document, state = self._load(execution_id)
         if state.status in TERMINAL:
             return state
         options = json.loads(row["options"] or "{}")
         runner = AutomationRunner(
-            document, state, StoreLog(self.store, document, signal_poll_seconds=0.2), self.clock,
+            document, state, StoreLog(self.store, document, self.clock, signal_poll_seconds=0.2),
+            self.clock,
             RunnerOptions(clients=self._clients(options.get("aws_endpoint_url")),
                           region=self.region, account_id=self.account_id,
                           attachments_dir=options.get("attachments_dir"),
@@ -472,7 +462,7 @@ class AutomationService:
         with self.store.write() as conn:
             conn.execute(sa.insert(SIGNALS).values(
                 execution_id=execution_id, signal_type=signal_type,
-                payload=json.dumps(dict(payload or {}), default=str), sent_at=time.time()))
+                payload=json.dumps(dict(payload or {}), default=str), sent_at=self.clock.time()))
         handle = self._handles.get(execution_id)
         if handle is not None and handle.runner is not None:
             handle.runner.notify()
@@ -563,7 +553,7 @@ def execution_shape(row: Mapping[str, Any], document: Document, state: Execution
         "StepExecutions": steps,
         "StepExecutionsTruncated": False,
         "Parameters": {k: _wire(v) for k, v in state.parameters.items()},
-        "Outputs": _document_outputs(document, state, status) if status in TERMINAL
+        "Outputs": document_outputs(document, state, status) if status in TERMINAL
         else json.loads(row["outputs"] or "{}"),
         "Mode": row["mode"],
         "ExecutedBy": "ssm-local",

@@ -4,10 +4,12 @@ Each scenario is a real runbook run once through ``AutomationService`` and its r
 store with a fake clock (scripted handlers stand in for AWS work); the recorder writes
 ``<name>.json`` beside this file: the runbook, the events exactly as ``automation_events`` holds
 them (the ``payload`` column, in ``seq`` order) and what GetAutomationExecution reported at the
-end (the expectations a replay must meet). The files are data: regenerate them only when the
-event format changes on purpose, and keep the old ones that a store may still hold.
-
-Run from the project root: ``python -m tests.engine.automation.histories.record``.
+end (the expectations a replay must meet). The files here were recorded by the version before
+typed events, as the JSON that stores written by it hold; ``test_replay`` also records every
+scenario afresh and checks that today's code writes the same history. They are data: regenerate
+them (``python -m tests.engine.automation.histories.record`` from the project root overwrites
+them) only when the event format changes on purpose, and keep copies of the old ones then, since
+stores may still hold them.
 """
 
 from __future__ import annotations
@@ -187,7 +189,7 @@ mainSteps:
 ]
 
 
-def _expected(execution: dict[str, Any]) -> dict[str, Any]:
+def summarize(execution: dict[str, Any]) -> dict[str, Any]:
     """What a replay must reproduce: GetAutomationExecution without times and ids."""
     steps = []
     for step in execution["StepExecutions"]:
@@ -247,7 +249,7 @@ def record(scenario: Scenario, directory: Path = HERE) -> Path:
         register_handler(WORK, None)
     history = {"name": scenario.name, "runbook": scenario.runbook,
                "execution_id": execution_id, "events": [json.loads(p) for p in payloads],
-               "expected": _expected(execution)}
+               "expected": summarize(execution)}
     path = directory / f"{scenario.name}.json"
     path.write_text(json.dumps(history, indent=1, default=str) + "\n")
     return path
