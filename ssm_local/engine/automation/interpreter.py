@@ -161,8 +161,10 @@ def _new_id(state: ExecutionState) -> str:
     return step_execution_id(state.execution_id, state.seq + 1)
 
 
-def _started(state: ExecutionState, step: Step, inputs: dict[str, Any], now: datetime,
-             attempt: int) -> StepStarted:
+def _begin(state: ExecutionState, step: Step, attempt: int
+           ) -> tuple[str, dict[str, Any] | None]:
+    """The id and ParentStepDetails of the step execution an attempt of ``step`` runs in: a
+    retry, or a start recorded without its end, keeps the execution it began."""
     record = state.last_record(step.name)
     reuse = record is not None and record.status == IN_PROGRESS and (
         attempt > 1 or state.started_step_pending)
@@ -173,8 +175,7 @@ def _started(state: ExecutionState, step: Step, inputs: dict[str, Any], now: dat
         value = frame.items[frame.iteration - 1] if frame.items else None
         parent = {"StepName": frame.step_name, "StepExecutionId": frame.step_execution_id,
                   "Iteration": frame.iteration, "IteratorValue": value}
-    return StepStarted(step=step.name, action=step.action, id=seid, attempt=attempt,
-                       inputs=inputs, at=iso(now), parent=parent)
+    return seid, parent
 
 
 def _instant(state: ExecutionState, step: Step, status: str, *, now: datetime,
@@ -188,6 +189,7 @@ def _instant(state: ExecutionState, step: Step, status: str, *, now: datetime,
 
 
 def finished(status: str, now: datetime, message: str | None = None) -> Record:
+    """Record the execution's end with ``status`` and its FailureMessage."""
     return Record(Finished(status=status, message=message, at=iso(now)))
 
 
@@ -241,8 +243,10 @@ def next_action(document: Document, state: ExecutionState, now: datetime) -> Act
     if record is not None and record.status == IN_PROGRESS:
         # a start recorded without its end (a crash) runs again as the same attempt
         attempt = record.attempts if state.started_step_pending else record.attempts + 1
-    return Execute(step, inputs, _started(state, step, inputs, now, attempt),
-                   _step_timeout(step))
+    seid, parent = _begin(state, step, attempt)
+    started = StepStarted(step=step.name, action=step.action, id=seid, attempt=attempt,
+                          inputs=inputs, at=iso(now), parent=parent)
+    return Execute(step, inputs, started, _step_timeout(step))
 
 
 def _branch(step: Step, state: ExecutionState, now: datetime, inputs: dict[str, Any]) -> Record:
@@ -361,8 +365,8 @@ def _wait_action(step: Step, state: ExecutionState, now: datetime) -> Record:
     if step.action == "aws:sleep" and until is not None and until <= now:
         # a zero Duration or a past Timestamp proceeds at once: one event, no waiting state
         return _instant(state, step, SUCCESS, now=now, inputs=inputs)
-    started = _started(state, step, inputs, now, 1)
+    seid, parent = _begin(state, step, 1)
     return Record(WaitStarted(
-        kind=step.action.removeprefix("aws:"), step=started.step, until=iso(until) if until else None,
-        at=started.at, action=started.action, id=started.id, attempt=started.attempt,
-        inputs=started.inputs, parent=started.parent, min_approvals=minimum))
+        kind=step.action.removeprefix("aws:"), step=step.name, until=iso(until) if until else None,
+        at=iso(now), action=step.action, id=seid, attempt=1, inputs=inputs, parent=parent,
+        min_approvals=minimum))
