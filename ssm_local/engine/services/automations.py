@@ -418,8 +418,7 @@ class AutomationService:
             return state
         options = json.loads(row["options"] or "{}")
         runner = AutomationRunner(
-            document, state, StoreLog(self.store, document, self.clock, signal_poll_seconds=0.2),
-            self.clock,
+            document, state, StoreLog(self.store, document, self.clock, signal_poll_seconds=0.2), self.clock,
             RunnerOptions(clients=self._clients(options.get("aws_endpoint_url")),
                           region=self.region, account_id=self.account_id,
                           attachments_dir=options.get("attachments_dir"),
