@@ -42,7 +42,7 @@ __all__ = [
 
 ID_NAMESPACE = uuid.UUID("5d0f6b8e-2a57-4c1e-9a43-53534d2d6c6f")
 """The namespace of the name-based UUIDs ``step_execution_id`` derives."""
-_ID_NAMESPACE = ID_NAMESPACE.bytes
+_ID_HASH = hashlib.sha1(ID_NAMESPACE.bytes, usedforsecurity=False)
 
 
 def iso(moment: datetime) -> str:
@@ -60,7 +60,9 @@ def step_execution_id(execution_id: str, seq: int) -> str:
     UUID (version 5, RFC 4122) of ``"{execution_id}/{seq}"``, so a replayed or re-decided event
     gets the same id. Equal to ``str(uuid.uuid5(namespace, name))``, written out because this is
     on every step's path and ``uuid.UUID`` costs more than the hash."""
-    digest = hashlib.sha1(_ID_NAMESPACE + f"{execution_id}/{seq}".encode()).hexdigest()
+    hashed = _ID_HASH.copy()
+    hashed.update(f"{execution_id}/{seq}".encode())
+    digest = hashed.hexdigest()
     variant = "89ab"[int(digest[16], 16) & 3]
     return (f"{digest[:8]}-{digest[8:12]}-5{digest[13:16]}-{variant}{digest[17:20]}-"
             f"{digest[20:32]}")

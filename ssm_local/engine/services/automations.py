@@ -57,6 +57,8 @@ EVENTS = AutomationEventRow.__table__  # type: ignore[attr-defined]
 SIGNALS = AutomationSignalRow.__table__  # type: ignore[attr-defined]
 SIGNAL_TYPES = ("Approve", "Reject", "StartStep", "StopStep", "Resume", "Revoke")
 RESUMABLE = ("Pending", "InProgress", "Waiting", "Cancelling")
+_PAYLOAD = json.JSONEncoder(default=str, separators=(",", ":"))
+"""Events' JSON as the runner stores it (compact; one encoder, not one per event)."""
 
 
 def _fail(code: str, message: str) -> ApiError:
@@ -153,7 +155,7 @@ class StoreLog:
                     "INSERT INTO automation_events (execution_id, seq, type, payload, at) "
                     "VALUES (:execution_id, :seq, :type, :payload, :at)",
                     {"execution_id": state.execution_id, "seq": seq, "type": event.type,
-                     "payload": json.dumps(event.to_json(), default=str, separators=(",", ":")),
+                     "payload": _PAYLOAD.encode(event.to_json()),
                      "at": now})
             if update is not None:
                 assignments = ", ".join(f"{column} = :{column}" for column in update)
