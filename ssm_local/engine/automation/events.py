@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 __all__ = [
+    "ID_NAMESPACE",
     "Event",
     "Finished",
     "LoopEnded",
