@@ -1,12 +1,14 @@
 """The Automation runner: the only code that calls action handlers, the clock and the store.
 
-``AutomationRunner.run()`` loops on ``interpreter.next_action``: it persists every event before
-applying it (one transaction per event, through an ``EventLog``), runs ``Execute`` actions
-through their handler with the step's timeout raced on the injected clock, and waits out
-``Wait`` actions until a signal, the timer or a cancellation. Signals arrive from the same
-process (``notify``) or from others through the store, which the runner polls. A step whose start
-was persisted but whose end was not (the process died) runs again when the execution resumes:
-at-least-once, as docs/automation.md says.
+``AutomationRunner.run()`` loops on ``interpreter.next_action``, giving it the injected clock's
+``now()``: it persists every event (the typed values of ``events``) before applying it (one
+transaction per event, through an ``EventLog``), runs ``Execute`` actions through their handler
+with the step's timeout raced on the clock, and waits out ``Wait`` actions until a signal, the
+timer or a cancellation; the events it makes itself (a signal taken, a step's end, a timer
+fired) carry the clock's time. Signals arrive from the same process (``notify``) or from others
+through the store, which the runner polls. A step whose start was persisted but whose end was
+not (the process died) runs again when the execution resumes: at-least-once, as
+docs/automation.md says.
 """
 
 from __future__ import annotations
@@ -27,15 +29,9 @@ from ssm_local.engine.automation.actions import (
     AutomationStarter,
     CommandSender,
 )
-from ssm_local.engine.automation.interpreter import (
-    Execute,
-    Record,
-    Wait,
-    apply,
-    declared_outputs,
-    iso,
-    next_action,
-)
+from ssm_local.engine.automation.events import Event, Signal, StepFinished, TimerFired, iso
+from ssm_local.engine.automation.interpreter import Execute, Record, Wait, apply, next_action
+from ssm_local.engine.automation.outputs import declared_outputs
 from ssm_local.engine.automation.state import FAILED, SUCCESS, ExecutionState
 from ssm_local.engine.clock import Clock, hold
 
@@ -46,10 +42,9 @@ MAX_PAYLOAD_BYTES = 100 * 1024
 class EventLog(Protocol):
     """Where the runner writes its history and reads signals (the store, or memory in tests)."""
 
-    def append(self, state: ExecutionState, events: list[tuple[int, dict[str, Any]]]
-               ) -> None:
-        """Write ``(seq, event)`` pairs in one transaction; ``state`` is the state before the
-        last of them is applied."""
+    def append(self, state: ExecutionState, events: list[tuple[int, Event]]) -> None:
+        """Write ``(seq, event)`` pairs in one transaction (each as ``event.to_json()``);
+        ``state`` is the state before the last of them is applied."""
         ...
 
     def take_signals(self, execution_id: str, accept: frozenset[str]
@@ -76,16 +71,17 @@ def accepted_signals(state: ExecutionState) -> frozenset[str]:
 
 
 class MemoryLog:
-    """An ``EventLog`` in memory: for tests and dry runs."""
+    """An ``EventLog`` in memory: for tests and dry runs. ``events`` holds each event's JSON
+    form as a store would give it back (``event_from_json`` reads it); ``signals`` the signals
+    waiting to be taken, oldest first."""
 
     def __init__(self) -> None:
         self.events: list[dict[str, Any]] = []
         self.signals: list[tuple[str, dict[str, Any]]] = []
 
-    def append(self, state: ExecutionState, events: list[tuple[int, dict[str, Any]]]
-               ) -> None:
+    def append(self, state: ExecutionState, events: list[tuple[int, Event]]) -> None:
         for _, event in events:
-            self.events.append(json.loads(json.dumps(event, default=str)))
+            self.events.append(json.loads(json.dumps(event.to_json(), default=str)))
 
     def take_signals(self, execution_id: str, accept: frozenset[str]
                      ) -> list[tuple[str, dict[str, Any]]]:
@@ -132,9 +128,9 @@ class AutomationRunner:
         self.options = options
         self._signal = asyncio.Event()
         self._cancel = asyncio.Event()
-        self.on_event: Callable[[ExecutionState, dict[str, Any]], None] | None = None
+        self.on_event: Callable[[ExecutionState, Event], None] | None = None
         self._ended_at: Any = None
-        self._pending: list[tuple[int, dict[str, Any]]] = []
+        self._pending: list[tuple[int, Event]] = []
 
     def notify(self) -> None:
         """A signal was stored for this execution: look at it now rather than at the next poll."""
@@ -143,7 +139,7 @@ class AutomationRunner:
             notify()
         self._signal.set()
 
-    def commit(self, event: dict[str, Any], *, defer: bool = False) -> None:
+    def commit(self, event: Event, *, defer: bool = False) -> None:
         """Persist ``event``, then apply it. ``defer`` holds it back to be written in the same
         transaction as the next event (a step that finishes at once is one write)."""
         self._pending.append((self.state.seq + 1, event))
@@ -164,8 +160,8 @@ class AutomationRunner:
                                              accepted_signals(self.state)):
             found = True
             for signal_type, payload in taken:
-                self.commit({"type": "Signal", "signal": signal_type, "payload": payload,
-                             "at": iso(self.clock.now())})
+                self.commit(Signal(signal=signal_type, payload=payload,
+                                   at=iso(self.clock.now())))
                 if signal_type in ALWAYS:
                     self._cancel.set()
         return found
@@ -187,7 +183,7 @@ class AutomationRunner:
         self.commit(action.started, defer=True)
         self._cancel.clear()
         step = action.step
-        seid = action.started["id"]
+        seid = action.started.id
         handler = self.actions.get(step.action)
         if handler is None:
             result = ActionResult.failed(f"action {step.action} is not supported by ssm-local",
@@ -204,9 +200,9 @@ class AutomationRunner:
             outputs.update(declared)
             if problem is not None:
                 status, message = FAILED, problem
-        self.commit({"type": "StepFinished", "id": seid, "status": status, "outputs": outputs,
-                     "response": _small(result.response), "message": message,
-                     "failure_type": result.failure_type, "at": iso(ended_at)})
+        self.commit(StepFinished(id=seid, status=status, outputs=outputs,
+                                 response=_small(result.response), message=message,
+                                 failure_type=result.failure_type, at=iso(ended_at)))
 
     async def _call(self, handler: AutomationAction, action: Execute) -> ActionResult:
         step = action.step
@@ -219,7 +215,7 @@ class AutomationRunner:
         context = ActionContext(
             execution_id=self.state.execution_id, step_name=step.name, action=step.action,
             inputs=action.inputs, clients=self.options.clients, clock=self.clock,
-            timeout_seconds=action.timeout_seconds, attempt=action.started["attempt"],
+            timeout_seconds=action.timeout_seconds, attempt=action.started.attempt or 1,
             cancel=self._cancel, log=log, region=self.options.region,
             account_id=self.options.account_id, attachments_dir=self.options.attachments_dir,
             aws_endpoint_url=self.options.aws_endpoint_url, commands=self.options.commands,
@@ -285,7 +281,7 @@ class AutomationRunner:
                 if self._drain_signals():
                     return
                 if timer is not None and timer.done():
-                    self.commit({"type": "TimerFired", "at": iso(self.clock.now())})
+                    self.commit(TimerFired(at=iso(self.clock.now())))
                     return
                 self._signal.clear()
                 waiters: list[asyncio.Future[Any]] = [

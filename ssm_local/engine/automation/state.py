@@ -1,11 +1,11 @@
-"""The state of one Automation execution and the events that change it.
+"""The state of one Automation execution: what its events have made of it so far.
 
-Everything here is plain data that round-trips through JSON, so an execution can be persisted as
-its list of events and rebuilt after a crash by replaying them. ``ExecutionState`` holds the
-execution's status, resolved parameters, variables, step outputs, the ``StepExecution`` records
-in AWS's shape, the step to run next, the stack of running ``aws:loop`` frames and what the
-execution is waiting for. Events are dicts with a ``type``; ``interpreter.apply`` is the only
-function that changes a state.
+Everything here is plain data that round-trips through JSON; an execution is persisted as its
+list of events (``events``) and rebuilt after a crash by replaying them. ``ExecutionState``
+holds the execution's status, resolved parameters, variables, step outputs, the
+``StepExecution`` records in AWS's shape, the step to run next, the stack of running
+``aws:loop`` frames and what the execution is waiting for. ``transitions.apply`` is the only
+function that changes a state; times are the events' ISO 8601 strings.
 """
 
 from __future__ import annotations

@@ -156,21 +156,24 @@ def run_runbook(engine: Any, resolved: Any, parameters: dict[str, Any],
     quiet = args.output == "json"
     print(f"Execution {handle.execution_id} started", file=sys.stderr)
 
-    def on_event(state: Any, event: dict[str, Any]) -> None:
+    from ssm_local.engine.automation import events
+
+    def on_event(state: Any, event: events.Event) -> None:
         if quiet:
             return
-        kind = event["type"]
-        if kind == "StepStarted" and event.get("attempt", 1) == 1:
-            print(f"  InProgress {event['step']} ({event['action']})", file=sys.stderr)
-        elif kind in ("StepFinished", "StepInstant") or (kind in ("TimerFired", "Signal")):
+        if isinstance(event, events.StepStarted) and event.attempt in (1, None):
+            print(f"  InProgress {event.step} ({event.action})", file=sys.stderr)
+        elif isinstance(event, events.StepFinished | events.StepInstant | events.TimerFired
+                        | events.Signal):
             for record in reversed(state.records):
                 if record.end and record.status not in ("InProgress", "Waiting"):
                     print(f"  {record.status:<10} {record.step_name}", file=sys.stderr)
                     break
-        elif kind == "WaitStarted" and event.get("kind") in ("pause", "approve", "interactive"):
+        elif isinstance(event, events.WaitStarted) and event.kind in ("pause", "approve",
+                                                                      "interactive"):
             wanted = {"pause": "Resume", "approve": "Approve",
-                      "interactive": "StartStep"}[event["kind"]]
-            print(f"  Waiting    {event.get('step')}: send a signal with 'ssm-local executions "
+                      "interactive": "StartStep"}[event.kind]
+            print(f"  Waiting    {event.step}: send a signal with 'ssm-local executions "
                   f"signal {handle.execution_id} --type {wanted}'", file=sys.stderr)
 
     def log(step: str, text: str) -> None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
@@ -34,6 +33,7 @@ from ssm_local.engine.command.results import (
     skipped,
 )
 from ssm_local.engine.substitution import MISSING, render
+from ssm_local.engine.wire import to_string
 from ssm_local.grammar.errors import TemplateSyntaxError
 from ssm_local.grammar.template import ParameterRef, Reference, parse_template
 
@@ -76,9 +76,9 @@ def env_var_parameters(document: Document, parameters: Mapping[str, Any]) -> dic
         if definition.interpolation_type == "ENV_VAR" and name in parameters:
             value = parameters[name]
             if isinstance(value, list):
-                value = "\n".join(v if isinstance(v, str) else json.dumps(v) for v in value)
-            elif not isinstance(value, str):
-                value = json.dumps(value)
+                value = "\n".join(to_string(v) for v in value)
+            else:
+                value = to_string(value)
             env[f"SSM_{name}"] = value
     return env
 

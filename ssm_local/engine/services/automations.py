@@ -19,7 +19,6 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -29,14 +28,16 @@ from ssm_local.documents import library
 from ssm_local.documents.model import Document
 from ssm_local.documents.parameters import resolve_parameters
 from ssm_local.engine.automation.actions import AutomationAction, AutomationStarter, CommandSender
-from ssm_local.engine.automation.interpreter import iso, lookup_for, replay, started_event
+from ssm_local.engine.automation.events import Event, Finished, Signal, WaitStarted, event_from_json, iso
+from ssm_local.engine.automation.interpreter import replay, started_event
+from ssm_local.engine.automation.outputs import document_outputs
+from ssm_local.engine.automation.references import lookup_for
 from ssm_local.engine.automation.runner import AutomationRunner, RunnerOptions
 from ssm_local.engine.automation.state import (
     CANCELLED,
     FAILED,
     IN_PROGRESS,
     PENDING,
-    SUCCESS,
     TERMINAL,
     TIMED_OUT,
     ExecutionState,
@@ -49,6 +50,14 @@ from ssm_local.engine.store.automation_tables import (
 )
 from ssm_local.engine.store.database import FastCursor, Store
 from ssm_local.engine.substitution import render
+from ssm_local.engine.wire import (
+    drop_none,
+    from_epoch,
+    parse_iso8601,
+    to_epoch,
+    to_string,
+    to_string_list_map,
+)
 from ssm_local.grammar.errors import ApiError, DocumentError, ParameterError, SsmLocalError, StoreError
 
 EXECUTIONS = AutomationExecutionRow.__table__  # type: ignore[attr-defined]
@@ -56,6 +65,8 @@ EVENTS = AutomationEventRow.__table__  # type: ignore[attr-defined]
 SIGNALS = AutomationSignalRow.__table__  # type: ignore[attr-defined]
 SIGNAL_TYPES = ("Approve", "Reject", "StartStep", "StopStep", "Resume", "Revoke")
 RESUMABLE = ("Pending", "InProgress", "Waiting", "Cancelling")
+_PAYLOAD = json.JSONEncoder(default=str, separators=(",", ":"))
+"""Events' JSON as the runner stores it (compact; one encoder, not one per event)."""
 
 
 def _fail(code: str, message: str) -> ApiError:
@@ -63,28 +74,26 @@ def _fail(code: str, message: str) -> ApiError:
 
 
 def _epoch(text: str | None) -> float | None:
-    if not text:
-        return None
-    return datetime.fromisoformat(text).timestamp()
-
-
-def _dt(epoch: float | None) -> datetime | None:
-    return datetime.fromtimestamp(epoch, UTC) if epoch is not None else None
+    """An event's ISO 8601 time as epoch seconds (None for no time)."""
+    return to_epoch(parse_iso8601(text)) if text else None
 
 
 class StoreLog:
     """The runner's ``EventLog`` on the store: one transaction per event.
 
-    Events go in with a bare DB-API cursor (``Store.fast_write``): SQLAlchemy Core's per-statement
-    cost would be most of a trivial step's time. The execution row is only touched when its
-    status changes and at the end. Pending signals are looked for at most every
-    ``signal_poll_seconds`` unless ``notify`` says one was just stored here.
+    Each event is written as its JSON form (``to_json()``, the ``payload`` column) with the
+    ``clock``'s epoch time (``at``). Events go in with a bare DB-API cursor
+    (``Store.fast_write``): SQLAlchemy Core's per-statement cost would be most of a trivial
+    step's time. The execution row is only touched when its status changes and at the end.
+    Pending signals are looked for at most every ``signal_poll_seconds`` (real time, a rate
+    limit on reads) unless ``notify`` says one was just stored here.
     """
 
-    def __init__(self, store: Store, document: Document, *,
+    def __init__(self, store: Store, document: Document, clock: Clock, *,
                  signal_poll_seconds: float = 0.2) -> None:
         self.store = store
         self.document = document
+        self.clock = clock
         self.signal_poll_seconds = signal_poll_seconds
         self._status_written: str | None = None
         self._next_signal_check = 0.0
@@ -129,28 +138,27 @@ class StoreLog:
         self._raw = None
         self._cursor = None
 
-    def append(self, state: ExecutionState, events: list[tuple[int, dict[str, Any]]]
-               ) -> None:
+    def append(self, state: ExecutionState, events: list[tuple[int, Event]]) -> None:
         last_seq, last = events[-1]
         update: dict[str, Any] | None = None
-        if last["type"] == "Finished":
-            update = {"status": last["status"], "end_time": _epoch(last["at"]),
-                      "failure_message": last.get("message") or state.failure_message,
-                      "outputs": json.dumps(_document_outputs(self.document, state,
-                                                              last["status"]), default=str),
+        if isinstance(last, Finished):
+            update = {"status": last.status, "end_time": _epoch(last.at),
+                      "failure_message": last.message or state.failure_message,
+                      "outputs": json.dumps(document_outputs(self.document, state, last.status),
+                                            default=str),
                       "event_count": last_seq}
         else:
             status = _status_after(state, last)
             if status != self._status_written:
                 update = {"status": status}
-        now = time.time()
+        now = self.clock.time()
         with self._transaction() as cursor:
             for seq, event in events:
                 cursor.execute(
                     "INSERT INTO automation_events (execution_id, seq, type, payload, at) "
                     "VALUES (:execution_id, :seq, :type, :payload, :at)",
-                    {"execution_id": state.execution_id, "seq": seq, "type": event["type"],
-                     "payload": json.dumps(event, default=str, separators=(",", ":")),
+                    {"execution_id": state.execution_id, "seq": seq, "type": event.type,
+                     "payload": _PAYLOAD.encode(event.to_json()),
                      "at": now})
             if update is not None:
                 assignments = ", ".join(f"{column} = :{column}" for column in update)
@@ -188,32 +196,16 @@ class StoreLog:
         return [(r.signal_type, json.loads(r.payload)) for r in rows]
 
 
-def _status_after(state: ExecutionState, event: dict[str, Any]) -> str:
+def _status_after(state: ExecutionState, event: Event) -> str:
     """The status the execution row shows once ``event`` is applied (an approximation that
     ``Finished`` always corrects)."""
-    kind = event["type"]
-    if kind == "WaitStarted" and event.get("kind") in ("pause", "approve", "interactive"):
+    if isinstance(event, WaitStarted) and event.kind in ("pause", "approve", "interactive"):
         return "Waiting"
-    if kind == "Signal" and event.get("signal") == "Cancel":
+    if isinstance(event, Signal) and event.signal == "Cancel":
         return "Cancelling"
     if state.cancel_path or state.status == "Cancelling":
         return "Cancelling"
     return IN_PROGRESS
-
-
-def _document_outputs(document: Document, state: ExecutionState, status: str
-                      ) -> dict[str, list[str]]:
-    outputs: dict[str, list[str]] = {}
-    for entry in document.outputs:
-        step, _, name = entry.partition(".")
-        value = state.outputs.get(step, {}).get(name)
-        if value is None:
-            outputs[entry] = ["No output available yet because the step is not successfully "
-                              "executed"] if status != SUCCESS else []
-            continue
-        items = value if isinstance(value, list) else [value]
-        outputs[entry] = [v if isinstance(v, str) else json.dumps(v, default=str) for v in items]
-    return outputs
 
 
 @dataclass
@@ -327,7 +319,7 @@ class AutomationService:
                 start_time=now.timestamp(), event_count=1))
             conn.execute(sa.insert(EVENTS).values(
                 execution_id=execution_id, seq=1, type="Started",
-                payload=json.dumps(event, default=str), at=time.time()))
+                payload=json.dumps(event.to_json(), default=str), at=self.clock.time()))
         self._documents[(loaded.text, name, loaded.format)] = loaded
         handle = AutomationHandle(self, execution_id)
         self._handles[execution_id] = handle
@@ -394,7 +386,7 @@ class AutomationService:
             if row is None:
                 raise _fail("AutomationExecutionNotFoundException",
                             f"Automation execution {execution_id} not found.")
-            events = [json.loads(p) for p in conn.execute(
+            events = [event_from_json(json.loads(p)) for p in conn.execute(
                 sa.select(EVENTS.c.payload).where(EVENTS.c.execution_id == execution_id)
                 .order_by(EVENTS.c.seq)).scalars()]
         document = self._parsed(row["document_content"], row["document_name"],
@@ -432,15 +424,17 @@ class AutomationService:
 
     async def run(self, execution_id: str, *, handle: AutomationHandle | None = None,
                   log: Callable[[str, str], None] | None = None,
-                  on_event: Callable[[ExecutionState, dict[str, Any]], None] | None = None
+                  on_event: Callable[[ExecutionState, Event], None] | None = None
                   ) -> ExecutionState:
-        """Drive the execution until it ends; safe to call again after a crash (resume)."""
+        """Drive the execution until it ends; safe to call again after a crash (resume).
+        ``on_event(state, event)`` is called after each event is persisted and applied."""
         row, document, state = self._load(execution_id)
         if state.status in TERMINAL:
             return state
         options = json.loads(row["options"] or "{}")
         runner = AutomationRunner(
-            document, state, StoreLog(self.store, document, signal_poll_seconds=0.2), self.clock,
+            document, state, StoreLog(self.store, document, self.clock, signal_poll_seconds=0.2),
+            self.clock,
             RunnerOptions(clients=self._clients(options.get("aws_endpoint_url")),
                           region=self.region, account_id=self.account_id,
                           attachments_dir=options.get("attachments_dir"),
@@ -484,7 +478,7 @@ class AutomationService:
         with self.store.write() as conn:
             conn.execute(sa.insert(SIGNALS).values(
                 execution_id=execution_id, signal_type=signal_type,
-                payload=json.dumps(dict(payload or {}), default=str), sent_at=time.time()))
+                payload=json.dumps(dict(payload or {}), default=str), sent_at=self.clock.time()))
         handle = self._handles.get(execution_id)
         if handle is not None and handle.runner is not None:
             handle.runner.notify()
@@ -529,15 +523,11 @@ class AutomationService:
         return [{
             "AutomationExecutionId": r["execution_id"], "DocumentName": r["document_name"],
             "DocumentVersion": r["document_version"], "AutomationExecutionStatus": r["status"],
-            "ExecutionStartTime": _dt(r["start_time"]), "ExecutionEndTime": _dt(r["end_time"]),
+            "ExecutionStartTime": from_epoch(r["start_time"]), "ExecutionEndTime": from_epoch(r["end_time"]),
             "Mode": r["mode"], "FailureMessage": r["failure_message"],
             "ParentAutomationExecutionId": r["parent_execution_id"],
         } for r in rows]
 
-
-def _wire(value: Any) -> list[str]:
-    items = value if isinstance(value, list) else [value]
-    return [v if isinstance(v, str) else json.dumps(v, default=str) for v in items]
 
 
 def execution_shape(row: Mapping[str, Any], document: Document, state: ExecutionState
@@ -548,11 +538,10 @@ def execution_shape(row: Mapping[str, Any], document: Document, state: Execution
             "StepName": record.step_name, "Action": record.action,
             "TimeoutSeconds": record.timeout_seconds, "OnFailure": record.on_failure,
             "MaxAttempts": record.max_attempts,
-            "ExecutionStartTime": datetime.fromisoformat(record.start) if record.start else None,
-            "ExecutionEndTime": datetime.fromisoformat(record.end) if record.end else None,
+            "ExecutionStartTime": parse_iso8601(record.start) if record.start else None,
+            "ExecutionEndTime": parse_iso8601(record.end) if record.end else None,
             "StepStatus": record.status, "Attempts": record.attempts,
-            "Inputs": {k: v if isinstance(v, str) else json.dumps(v, default=str)
-                       for k, v in record.inputs.items()},
+            "Inputs": {k: to_string(v) for k, v in record.inputs.items()},
             "Outputs": record.outputs, "StepExecutionId": record.step_execution_id,
             "IsEnd": record.is_end, "NextStep": record.next_step,
             "IsCritical": record.is_critical,
@@ -563,23 +552,23 @@ def execution_shape(row: Mapping[str, Any], document: Document, state: Execution
                                       "FailureStage": "Execution"}
         if record.parent:
             step["ParentStepDetails"] = record.parent
-        steps.append({k: v for k, v in step.items() if v is not None})
+        steps.append(drop_none(step))
     status = state.status if state.status != PENDING else row["status"]
     shape: dict[str, Any] = {
         "AutomationExecutionId": state.execution_id,
         "DocumentName": row["document_name"],
         "DocumentVersion": row["document_version"],
-        "ExecutionStartTime": _dt(row["start_time"]),
-        "ExecutionEndTime": _dt(row["end_time"]),
+        "ExecutionStartTime": from_epoch(row["start_time"]),
+        "ExecutionEndTime": from_epoch(row["end_time"]),
         "AutomationExecutionStatus": status,
         "StepExecutions": steps,
         "StepExecutionsTruncated": False,
-        "Parameters": {k: _wire(v) for k, v in state.parameters.items()},
-        "Outputs": _document_outputs(document, state, status) if status in TERMINAL
+        "Parameters": to_string_list_map(state.parameters),
+        "Outputs": document_outputs(document, state, status) if status in TERMINAL
         else json.loads(row["outputs"] or "{}"),
         "Mode": row["mode"],
         "ExecutedBy": "ssm-local",
-        "Variables": {k: _wire(v) for k, v in state.variables.items()},
+        "Variables": to_string_list_map(state.variables),
     }
     if state.failure_message and status in (FAILED, TIMED_OUT, CANCELLED):
         shape["FailureMessage"] = state.failure_message
@@ -589,7 +578,7 @@ def execution_shape(row: Mapping[str, Any], document: Document, state: Execution
         current = state.records[-1]
         shape["CurrentStepName"] = current.step_name
         shape["CurrentAction"] = current.action
-    return {k: v for k, v in shape.items() if v is not None}
+    return drop_none(shape)
 
 
 __all__ = ["AutomationHandle", "AutomationService", "StoreLog", "execution_shape", "iso"]
