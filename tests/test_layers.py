@@ -114,3 +114,13 @@ def test_every_module_has_a_docstring(layer: str) -> None:
     ]
     assert missing == []
 
+
+
+def test_no_module_over_800_lines() -> None:
+    """The house keeps modules under ~800 lines (a little slack before a split is forced)."""
+    long = [
+        f"{path.relative_to(ROOT)}: {count}"
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if (count := len(path.read_text(encoding="utf-8").splitlines())) > 850
+    ]
+    assert long == []

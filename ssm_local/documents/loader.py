@@ -60,7 +60,7 @@ def format_path(path: Path) -> str:
 _YamlBase: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _Loader(_YamlBase):
+class _Loader(_YamlBase):  # type: ignore[misc]  # CSafeLoader when libyaml is there
     """PyYAML's safe loader with YAML 1.2 core scalars that rejects duplicate keys."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
