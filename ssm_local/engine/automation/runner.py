@@ -184,12 +184,19 @@ class AutomationRunner:
         self._cancel.clear()
         step = action.step
         seid = action.started.id
-        handler = self.actions.get(step.action)
-        if handler is None:
-            result = ActionResult.failed(f"action {step.action} is not supported by ssm-local",
-                                         failure_type="Verification")
+        try:
+            handler = self.actions.get(step.action)
+        except Exception as exc:  # a handler whose module cannot be imported fails its step
+            result = ActionResult.failed(
+                f"action {step.action} could not be loaded: {type(exc).__name__}: {exc}",
+                failure_type="Verification")
         else:
-            result = await self._call(handler, action)
+            if handler is None:
+                result = ActionResult.failed(
+                    f"action {step.action} is not supported by ssm-local",
+                    failure_type="Verification")
+            else:
+                result = await self._call(handler, action)
         ended_at = self._ended_at or self.clock.now()
         self._ended_at = None
         outputs: dict[str, Any] = dict(result.outputs)

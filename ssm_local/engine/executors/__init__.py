@@ -1,8 +1,11 @@
 """Executors run one invocation of a script on one node: ``local``, ``ssh``, ``mock``, plugins.
 
-See :mod:`ssm_local.engine.executors.base` for the interface (:class:`Executor`, :class:`InvocationRequest`,
-:class:`ProcessResult`) and :mod:`ssm_local.engine.executors.registry` for lookup by name. The runner is the
-only code that calls executors.
+This package is the public surface: the interface (``Executor``, one ``run(request,
+on_output=, cancel=)`` method; ``InvocationRequest`` in, ``ProcessResult`` out), the built-in
+executors (``LocalExecutor``, ``SshExecutor``, ``MockExecutor`` for dry runs), and
+``ExecutorRegistry``, which makes executors by name from the built-ins and the
+``ssm_local.executors`` entry-point group. The Run Command fan-out is the only code in ssm-local
+that calls executors.
 """
 
 from __future__ import annotations

@@ -40,7 +40,16 @@ MockHandler = Callable[[InvocationRequest], MockReturn | Awaitable[MockReturn]]
 
 
 class MockExecutor:
-    """An executor whose node is a Python function; see the module docstring."""
+    """An executor whose node is a Python function: a dry run of documents with no process.
+
+    ``MockExecutor(handler)`` calls ``handler(request: InvocationRequest)`` once per invocation
+    (``request.script`` is the rendered script, or ``request.argv`` the command line; see
+    ``InvocationRequest``). The handler returns a ``ProcessResult``, an ``int`` exit code, or
+    ``None`` for exit code 0, directly or as an awaitable; an async handler is timed out and
+    cancelled like a real process. Raising ``ExecutorError`` plays an unreachable node; any other
+    exception becomes an ``ERROR`` result naming it. Every request is kept in ``requests``.
+    ``MockExecutor()`` with no handler succeeds at everything with no output.
+    """
 
     name = "mock"
 

@@ -137,6 +137,7 @@ class CommandService:
         self.resolve_ssm = resolve_ssm
         self.executor_factory = executor_factory
         self.plugins: Mapping[str, CommandPlugin] = BUILTIN_PLUGINS if plugins is None else plugins
+        self._plugin_names = frozenset(self.plugins)
         self.views = CommandViews(store, region=region)
         self._active: dict[str, PreparedCommand] = {}
         self._lock = threading.Lock()
@@ -144,7 +145,8 @@ class CommandService:
     def find_document(self, name_or_path: str, version: str | None = None) -> ResolvedDocument:
         """A file, else ``name[:version]`` in the registry, else a bundled document; raises
         DocumentError InvalidDocument when there is none or it is not valid."""
-        return resolve_document(name_or_path, version, registry=self.registry)
+        return resolve_document(name_or_path, version, registry=self.registry,
+                                plugins=self._plugin_names)
 
     def _plugin_document(self, name: str) -> Document:
         return self.find_document(name).document

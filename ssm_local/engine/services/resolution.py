@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from ssm_local import documents
 from ssm_local.documents import Document
 from ssm_local.documents import library as bundled
+from ssm_local.documents.loader import format_path
 from ssm_local.grammar.errors import ApiError, DocumentError, ParameterError
 
 DocumentLookup = Callable[[str, str | None], "tuple[Document, str] | None"]
@@ -66,15 +67,21 @@ class ResolvedDocument:
 
 
 @functools.lru_cache(maxsize=64)
-def load_document(text: str, source: str) -> Document:
+def load_document(text: str, source: str, plugins: frozenset[str] = frozenset()) -> Document:
     """Load and validate; cached, as the same document is sent again and again (it is frozen).
 
-    Raises ``DocumentError`` (InvalidDocument) for a document with errors."""
+    ``plugins`` are the names of the Command plugins the caller injected: a step that runs one
+    of them is not an ``UnknownAction`` even when neither ssm-local nor the SSM Agent knows the
+    name. Raises ``DocumentError`` (InvalidDocument) for a document with errors."""
     document = documents.load(text, source=source)
+    injected = {format_path((*step.path, "action")) for step in document.all_steps()
+                if step.action in plugins}
+    injected.update(format_path(("runtimeConfig", name)) for name in plugins)
     # The 64 KB limit is CreateDocument's; AWS runs its own larger documents, and so does
     # ssm-local when it runs a file (docs/decisions.md).
     errors = [d for d in documents.validate(document)
-              if d.is_error and d.code != "MaxDocumentSizeExceeded"]
+              if d.is_error and d.code != "MaxDocumentSizeExceeded"
+              and not (d.code == "UnknownAction" and d.path in injected)]
     if errors:
         raise DocumentError(f"{source} is not valid: {errors[0].format_text()}",
                             code="InvalidDocument")
@@ -82,17 +89,21 @@ def load_document(text: str, source: str) -> Document:
 
 
 def resolve_document(name_or_path: str, version: str | None = None, *,
-                     registry: DocumentLookup | None = None) -> ResolvedDocument:
+                     registry: DocumentLookup | None = None,
+                     plugins: frozenset[str] = frozenset()) -> ResolvedDocument:
     """A document file, else ``name[:version]`` in the registry, else a bundled document.
 
-    Raises ``DocumentError`` (InvalidDocument) when none of them has it or it is not valid."""
+    ``plugins``: injected Command plugin names a file may run (see ``load_document``); the
+    registry holds only documents CreateDocument accepted. Raises ``DocumentError``
+    (InvalidDocument) when none of them has it or it is not valid."""
     path = Path(name_or_path)
     if path.is_file():
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise DocumentError(f"cannot read {name_or_path}: {exc}", code="InvalidDocument") from None
-        return ResolvedDocument(name_or_path, version or "$DEFAULT", load_document(text, name_or_path))
+        document = load_document(text, name_or_path, plugins)
+        return ResolvedDocument(name_or_path, version or "$DEFAULT", document)
     name = name_or_path
     if version is None and ":" in name and not name.startswith("arn:"):
         name, _, version = name.rpartition(":")

@@ -8,9 +8,10 @@ from datetime import datetime
 from typing import Any
 
 from ssm_local import documents
-from ssm_local.engine.automation.actions import ActionResult
+from ssm_local.engine.automation.actions import BUILTIN_ACTIONS, ActionResult, AutomationAction
 from ssm_local.engine.clock import FakeClock
 from ssm_local.engine.services.automations import AutomationService
+from ssm_local.engine.store import Store
 from tests.engine.automation.conftest import steps
 
 
@@ -356,3 +357,26 @@ mainSteps:
 """)
     assert execution["StepExecutions"][0]["FailureMessage"] == (
         "action aws:invokeWebhook is not supported by ssm-local")
+
+
+class _UnloadableActions(dict[str, AutomationAction]):
+    """An action table whose aws:executeAwsApi module cannot be imported (a broken install)."""
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if key == "aws:executeAwsApi":
+            raise ModuleNotFoundError("No module named 'botocore'")
+        return super().get(key, default)
+
+
+def test_an_action_that_cannot_be_loaded_fails_its_step(store: Store, clock: FakeClock) -> None:
+    service = AutomationService(store, clock=clock, actions=_UnloadableActions(BUILTIN_ACTIONS))
+    document = documents.load(
+        "schemaVersion: '0.3'\nmainSteps:\n  - name: call\n    action: aws:executeAwsApi\n"
+        "    inputs: {Service: ec2, Api: DescribeRegions}\n", source="runbook.yaml")
+    handle = service.start(document, {}, document_name="Runbook")
+    execution = asyncio.run(handle.run())
+    assert execution["AutomationExecutionStatus"] == "Failed"
+    [step] = execution["StepExecutions"]
+    assert step["StepStatus"] == "Failed"
+    assert step["FailureMessage"] == ("action aws:executeAwsApi could not be loaded: "
+                                      "ModuleNotFoundError: No module named 'botocore'")
