@@ -26,14 +26,17 @@ def _module_name(path: Path) -> str:
     return ".".join(parts)
 
 
-def _imports(path: Path) -> set[str]:
-    """Absolute names of the ``ssm_local`` modules a file imports (relative imports resolved)."""
+def _imports(path: Path, *, import_time: bool = False) -> set[str]:
+    """Absolute names of the ``ssm_local`` modules a file imports (relative imports resolved).
+
+    With ``import_time``, only the imports that run when the file is imported: module level, not
+    inside functions or under ``if TYPE_CHECKING``."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     package = _module_name(path).split(".")
     if path.name != "__init__.py":
         package.pop()
     found: set[str] = set()
-    for node in ast.walk(tree):
+    for node in tree.body if import_time else ast.walk(tree):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -49,28 +52,6 @@ def _imports(path: Path) -> set[str]:
 
 def _modules() -> dict[str, Path]:
     return {_module_name(path): path for path in sorted(PACKAGE.rglob("*.py"))}
-
-
-def _top_level_imports(path: Path) -> set[str]:
-    """Modules imported when the file is imported: module level, not inside functions, not under
-    ``if TYPE_CHECKING``."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    package = _module_name(path).split(".")
-    if path.name != "__init__.py":
-        package.pop()
-    found: set[str] = set()
-    for node in tree.body:
-        if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = ".".join(package[: len(package) - node.level + 1])
-                module = f"{base}.{node.module}" if node.module else base
-            else:
-                module = node.module or ""
-            found.add(module)
-            found.update(f"{module}.{alias.name}" for alias in node.names)
-    return {name for name in found if name.startswith("ssm_local.")}
 
 
 def test_no_top_level_layer_packages() -> None:
@@ -96,7 +77,7 @@ def test_no_import_cycles() -> None:
     graph: nx.DiGraph[str] = nx.DiGraph()
     for name, path in modules.items():
         graph.add_node(name)
-        for target in _top_level_imports(path):
+        for target in _imports(path, import_time=True):
             while target and target not in modules:
                 target = target.rpartition(".")[0]
             if target and target != name and not name.startswith(target + "."):
