@@ -3,13 +3,15 @@
 Each module in ``ssm_local.engine.cli`` named in ``SUBCOMMANDS`` exposes ``register(subparsers)``, which adds
 its subcommands and sets ``func`` on each parser; ``func(args)`` returns the exit code. User
 errors (every ``SsmLocalError``) are printed as one line without a traceback. Exit codes: 0 for
-success, 1 when a document is invalid or a run failed, 2 for bad usage.
+success, 1 when a document is invalid or a run failed, 2 for bad usage, 130 when interrupted, 141
+when the reader of the output went away (``| head``), as a shell reports SIGPIPE.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -23,6 +25,7 @@ SUBCOMMANDS: tuple[str, ...] = (
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+EXIT_BROKEN_PIPE = 141
 
 
 class UsageError(SsmLocalError):
@@ -39,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
             "offline, run Command documents on local and SSH nodes, run Automation runbooks."
         ),
     )
+    parser.add_argument("--version", action="version", version=f"ssm-local {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in SUBCOMMANDS:
@@ -47,7 +51,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("ssm-local")
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # The reader went away (``ssm-local ... | head``): stop quietly. Point stdout at
+        # /dev/null so the interpreter's own flush at exit does not fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
