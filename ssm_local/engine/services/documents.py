@@ -415,8 +415,9 @@ class DocumentRegistry:
         expected = CHECKED_KINDS.get(document_type)
         if document is not None and expected is not None and document.kind != expected:
             raise _fail("InvalidDocumentContent",
-                        f"The content is a {document.kind} document (schemaVersion "
-                        f"{document.schema_version}), not {document_type}.")
+                        f"The content is {_article(document.kind)} {document.kind} document "
+                        f"(schemaVersion {document.schema_version}), not {document_type}: "
+                        f"create it with DocumentType {document.kind} (--type {document.kind}).")
         errors = [d for d in diagnostics if d.is_error]
         if errors and (expected is not None or document is None):
             shown = "; ".join(f"{d.line or '-'}:{d.column or '-'} {d.code} {d.message}"
@@ -589,3 +590,8 @@ def _decode_token(kind: str, token: str | None) -> str | int | None:
         return wire.decode_token(kind, token)
     except wire.InvalidNextToken as exc:
         raise _fail(exc.code, exc.message) from None
+
+
+def _article(word: str) -> str:
+    """``a`` or ``an`` before ``word`` (by its first letter, enough for document kinds)."""
+    return "an" if word[:1].lower() in "aeiou" else "a"
