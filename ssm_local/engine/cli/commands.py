@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections import Counter
 from datetime import datetime
 from typing import Any
 
@@ -98,7 +99,25 @@ def command_text(command: dict[str, Any], invocations: list[dict[str, Any]],
                          f"code {plugin['ResponseCode']}{took})")
             if outputs and plugin["Output"]:
                 lines.extend("      | " + line for line in plugin["Output"].rstrip("\n").split("\n"))
+            elif plugin["Status"] not in ("Success", "Cancelled") and plugin["Output"]:
+                lines.extend("      ! " + line for line in _why(plugin["Output"]))
+    failed = Counter(i["StatusDetails"] for i in invocations if i["Status"] != "Success")
+    if len(invocations) > 1 and failed:
+        reasons = ", ".join(f"{details} {count}" for details, count in sorted(failed.items()))
+        lines.append(f"not successful: {reasons}")
     return "\n".join(lines)
+
+
+WHY_LINES = 5
+"""How many lines of a failed plugin's error ``run`` prints when its output was streamed."""
+
+
+def _why(output: str) -> list[str]:
+    """The last lines of a failed plugin's error (its stderr part, else its output): why it
+    failed, under the summary of a one-node run whose output was already streamed."""
+    _, marker, error = output.rpartition("----------ERROR-------")
+    text = error if marker and error.strip() else output
+    return [line for line in text.strip("\n").split("\n") if line.strip()][-WHY_LINES:]
 
 
 def run_show(args: argparse.Namespace) -> int:

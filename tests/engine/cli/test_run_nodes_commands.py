@@ -189,3 +189,22 @@ def test_plugin_executor_nodes_from_the_command_line(db: str, tmp_path: Path, in
     code, _out, err = cli(capsys, "nodes", "add", "other", "--executor", "mock", "--key", "k",
                           "--db", db)
     assert code == 2 and "are for --ssh" in err
+
+
+def test_a_one_node_run_says_why_it_failed(db: str, tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / "no-such-dir"
+    code, _, err = cli(capsys, "run", "AWS-RunShellScript", "-p", "commands=true",
+                       "-p", f"workingDirectory={missing}", "--db", db)
+    assert code == 1
+    assert f"      ! working directory '{missing}' does not exist on the node" in err.splitlines()
+
+
+def test_a_many_node_run_counts_the_reasons(db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    for i in range(3):
+        cli(capsys, "nodes", "add", f"n{i}", "--local", "--tag", "fleet=b", "--db", db)
+    code, out, _ = cli(capsys, "run", "AWS-RunShellScript", "-p", "commands=exit 1",
+                       "--targets", "Key=tag-key,Values=fleet", "--max-concurrency", "1",
+                       "--max-errors", "0", "--db", db)
+    assert code == 1
+    assert out.splitlines()[-1] == "not successful: Failed 1, Terminated 2"
