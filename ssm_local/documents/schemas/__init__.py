@@ -335,6 +335,11 @@ def _step_errors(step: Mapping[str, Any], path: Path, kind: DocumentKind, versio
         issues.append(SchemaIssue(code, f"{label}: {text}", (*path, "action"), False, severity))
         if severity == "error" or known is None or not known.internal:
             return issues
+    if known is not None and inputs is None and kind == "Command":
+        # The agent runs a plugin step without ``inputs`` as one with no inputs (AWS's own
+        # documents write aws:refreshAssociation so); only the plugin's required inputs fail.
+        issues.extend(_input_errors(known, {}, path, label, catalog))
+        return issues
     if known is None or not isinstance(inputs, Mapping):
         return issues  # a missing or non-object inputs is reported by the document schema
     base = (*path, "inputs")
@@ -500,7 +505,7 @@ def _where_in_inputs(inputs: Any, rel: Path, label: str, action: str, command: b
         if isinstance(steps, list) and index < len(steps) and isinstance(steps[index], Mapping):
             inner = steps[index]
             return _where_in_step(inner, _step_label(inner, index), rel[2:])
-    return Where(label, "input", rel, command)
+    return Where(label, "input", rel, command, action_inputs=not command)
 
 
 # --------------------------------------------------------------------------------------------
