@@ -20,7 +20,8 @@ makes the common case, a valid document, about ten times faster.
 - ``step_errors(step, path, ...)`` is the same check for one step (and the steps nested in it).
 
 Issue codes: ``SchemaViolation`` (wrong type or value), ``MissingRequiredField``,
-``UnknownField`` (a warning for a Command plugin's inputs, which the SSM Agent ignores),
+``UnknownField`` (a warning for a Command plugin's inputs, which the SSM Agent ignores, and
+for an Automation action's inputs that AWS's action reference does not list),
 ``UnsupportedOperator`` (aws:branch, aws:loop and precondition operators), ``UnknownAction``
 (an error for a Command plugin the agent does not know, or a plugin/action used in the wrong
 kind of document; a warning for an Automation action that ssm-local does not know),
