@@ -29,15 +29,16 @@ def load(content: str | bytes, *, source: str = "<document>", format: Format | N
     return build_document(loaded, kind, version)
 
 
-def check(content: str | bytes, *, source: str = "<document>", format: Format | None = None
-          ) -> tuple[Document | None, list[Diagnostic]]:
-    """Load and validate; a document that cannot load yields one error diagnostic."""
+def check(content: str | bytes, *, source: str = "<document>", format: Format | None = None,
+          create: bool = False) -> tuple[Document | None, list[Diagnostic]]:
+    """Load and validate; a document that cannot load yields one error diagnostic.
+    ``create=True`` checks as CreateDocument does (see ``validate``)."""
     try:
         document = load(content, source=source, format=format)
     except DocumentError as exc:
         return None, [Diagnostic(exc.code, Severity.ERROR, exc.message, source, exc.line,
                                  exc.column, exc.path or "$")]
-    return document, validate(document)
+    return document, validate(document, create=create)
 
 
 __all__ = [

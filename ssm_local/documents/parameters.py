@@ -48,10 +48,32 @@ def element_type(type_name: str) -> str:
     return "String"
 
 
+_JAVA_SURROGATE_PAIR = re.compile(
+    r"(?<!\\)((?:\\\\)*)\\u([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})")
+"""An escaped UTF-16 surrogate pair (``\\uD83D\\uDE00``) not preceded by an odd backslash."""
+
+
+def java_surrogates(pattern: str) -> str:
+    """``pattern`` with every escaped UTF-16 surrogate pair written as the one code point it
+    stands for (``\\uD800\\uDC00`` → ``\\U00010000``), as Java's regex reads it; so the Java
+    class ``[\\uD800\\uDC00-\\uDBFF\\uDFFF]`` matches U+10000..U+10FFFF in Python too."""
+    if "\\u" not in pattern:
+        return pattern
+
+    def code_point(match: re.Match[str]) -> str:
+        high, low = int(match.group(2), 16), int(match.group(3), 16)
+        point = 0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00)
+        return f"{match.group(1)}\\U{point:08X}"
+
+    return _JAVA_SURROGATE_PAIR.sub(code_point, pattern)
+
+
 @lru_cache(maxsize=512)
 def compile_pattern(pattern: str) -> Any:
     """The pattern compiled with Python ``re``, or else with ``regex`` (which also reads Java's
-    ``\\p{L}`` classes); None when neither accepts it."""
+    ``\\p{L}`` classes); None when neither accepts it. Java's escaped surrogate pairs are read
+    as code points first (``java_surrogates``)."""
+    pattern = java_surrogates(pattern)
     try:
         return re.compile(pattern)
     except (re.error, RecursionError, OverflowError):

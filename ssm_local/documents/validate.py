@@ -133,12 +133,20 @@ def _strings(value: Any, path: Path, *, skip_loop_steps: bool = False) -> Iterat
                 stack.append(((*here, index), item[index]))
 
 
-def validate(document: Document) -> list[Diagnostic]:
-    """Every diagnostic for ``document``, sorted by position; errors make it invalid."""
+def validate(document: Document, *, create: bool = False) -> list[Diagnostic]:
+    """Every diagnostic for ``document``, sorted by position; errors make it invalid.
+
+    ``create=True`` checks the document as AWS's CreateDocument/UpdateDocument does: content
+    over 64 KB (``MaxDocumentSizeExceeded``) is then an error. Otherwise it is a warning, as
+    AWS publishes and runs larger documents of its own and ssm-local reads and runs any file."""
     checker = _Checker(document)
     for issue in document.loaded.issues:
-        checker.report(issue.code, issue.message, (),
-                       severity=Severity(issue.severity))
+        severity = Severity(issue.severity)
+        message = issue.message
+        if issue.code == "MaxDocumentSizeExceeded" and not create:
+            severity = Severity.WARNING
+            message += "; CreateDocument refuses it, but the file can be validated and run"
+        checker.report(issue.code, message, (), severity=severity)
     if document.kind == "Other":
         return checker.found
     _check_parameters(checker)
@@ -211,8 +219,7 @@ def _check_default_template(checker: _Checker, name: str, path: Path, text: str)
     try:
         template = parse_template(text)
     except TemplateSyntaxError as exc:
-        checker.report_in_string("TemplateSyntaxError", exc.message, path, text,
-                                 (exc.column or 1) - 1)
+        _report_template_syntax(checker, path, text, exc)
         return
     automation = checker.document.kind == "Automation"
     for placeholder in template.placeholders:
@@ -237,6 +244,16 @@ def _check_default_template(checker: _Checker, name: str, path: Path, text: str)
                 "resolved in defaults", path, text, placeholder.start, severity=Severity.WARNING)
     if automation:
         _check_references(checker, None, path, text, None, where=f"parameter '{name}' default")
+
+
+def _report_template_syntax(checker: _Checker, path: Path, text: str,
+                            exc: TemplateSyntaxError) -> None:
+    """Text with braces that do not make a placeholder (``awk '{{print $2}}'``, ``"{{}}"``) is
+    left as it is by AWS and the agent, which substitute only ``{{ name }}`` forms that name
+    something: a warning, never an error."""
+    checker.report_in_string("TemplateSyntaxError",
+                             f"{exc.message}; AWS leaves this text as it is",
+                             path, text, (exc.column or 1) - 1, Severity.WARNING)
 
 
 # -- steps and references ---------------------------------------------------------------------
@@ -294,8 +311,7 @@ def _check_references(checker: _Checker, step: Step | None, path: Path, text: st
     try:
         template = parse_template(text)
     except TemplateSyntaxError as exc:
-        checker.report_in_string("TemplateSyntaxError", exc.message, path, text,
-                                 (exc.column or 1) - 1)
+        _report_template_syntax(checker, path, text, exc)
         return
     automation = document.kind == "Automation"
     in_default = where is not None
@@ -398,24 +414,31 @@ def _check_output_ref(checker: _Checker, step: Step | None, ref: StepOutputRef,
     output = ref.output.split(".")[0]
     declared = {o.name for o in target.outputs}
     undocumented = target.action not in DOCUMENTED_ACTIONS
+    # An output the analysis cannot prove exists is a warning: AWS resolves references when
+    # the step runs (and fails that step if the value is missing), and AWS's runbooks read
+    # outputs ssm-local does not list (OutputPayload of any step, a branch's NextStep).
     if (output not in declared and output not in PREDEFINED_OUTPUTS.get(target.action, ())
             and not undocumented):
         known = sorted(declared | PREDEFINED_OUTPUTS.get(target.action, frozenset()))
         bad("UnknownStepOutput",
-            f"{where}: {placeholder.raw}: step '{ref.step}' has no output '{ref.output}'"
-            + (f"; its outputs are {', '.join(known)}" if known else "; it declares no outputs"))
+            f"{where}: {placeholder.raw}: step '{ref.step}' declares no output '{ref.output}'"
+            + (f" (its outputs are {', '.join(known)})" if known else "")
+            + "; AWS resolves it when the step runs", Severity.WARNING)
         return
     if step is None or ancestors is None:
         return
     if ref.step == step.name and target.action != "aws:loop":
+        in_loop = any(step.name in inner for inner in loop_members(document).values())
         bad("OutputNotAvailable",
             f"{where}: {placeholder.raw} refers to the step's own output, which does not exist "
-            "until the step has run")
+            "until the step has run" + (" (it exists from the loop's second pass)" if in_loop
+                                        else ""),
+            Severity.WARNING if in_loop else Severity.ERROR)
     elif (ref.step not in ancestors.get(step.name, set()) and ref.step != step.name
           and not _loop_condition_reads_inner(document, step, ref.step, in_condition)):
         bad("OutputNotAvailable",
-            f"{where}: {placeholder.raw}: step '{ref.step}' cannot have run before step "
-            f"'{step.name}' on any path through the runbook")
+            f"{where}: {placeholder.raw}: step '{ref.step}' cannot be shown to have run before "
+            f"step '{step.name}'; AWS resolves it when the step runs", Severity.WARNING)
 
 
 # -- Automation structure ---------------------------------------------------------------------

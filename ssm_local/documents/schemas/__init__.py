@@ -20,7 +20,8 @@ makes the common case, a valid document, about ten times faster.
 - ``step_errors(step, path, ...)`` is the same check for one step (and the steps nested in it).
 
 Issue codes: ``SchemaViolation`` (wrong type or value), ``MissingRequiredField``,
-``UnknownField`` (a warning for a Command plugin's inputs, which the SSM Agent ignores),
+``UnknownField`` (a warning for a Command plugin's inputs, which the SSM Agent ignores, and
+for an Automation action's inputs that AWS's action reference does not list),
 ``UnsupportedOperator`` (aws:branch, aws:loop and precondition operators), ``UnknownAction``
 (an error for a Command plugin the agent does not know, or a plugin/action used in the wrong
 kind of document; a warning for an Automation action that ssm-local does not know),
@@ -335,6 +336,11 @@ def _step_errors(step: Mapping[str, Any], path: Path, kind: DocumentKind, versio
         issues.append(SchemaIssue(code, f"{label}: {text}", (*path, "action"), False, severity))
         if severity == "error" or known is None or not known.internal:
             return issues
+    if known is not None and inputs is None and kind == "Command":
+        # The agent runs a plugin step without ``inputs`` as one with no inputs (AWS's own
+        # documents write aws:refreshAssociation so); only the plugin's required inputs fail.
+        issues.extend(_input_errors(known, {}, path, label, catalog))
+        return issues
     if known is None or not isinstance(inputs, Mapping):
         return issues  # a missing or non-object inputs is reported by the document schema
     base = (*path, "inputs")
@@ -500,7 +506,7 @@ def _where_in_inputs(inputs: Any, rel: Path, label: str, action: str, command: b
         if isinstance(steps, list) and index < len(steps) and isinstance(steps[index], Mapping):
             inner = steps[index]
             return _where_in_step(inner, _step_label(inner, index), rel[2:])
-    return Where(label, "input", rel, command)
+    return Where(label, "input", rel, command, action_inputs=not command)
 
 
 # --------------------------------------------------------------------------------------------

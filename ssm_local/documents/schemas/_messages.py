@@ -51,6 +51,7 @@ class Where:
     noun: Literal["input", "field"]
     rel: Path
     command_inputs: bool = False
+    action_inputs: bool = False
 
 
 _TYPE_NAMES = {
@@ -226,6 +227,10 @@ class Translator:
                 if where.command_inputs and len(where.rel) == 1:
                     severity = "warning"
                     text += "; the SSM Agent ignores it"
+                elif where.action_inputs and len(where.rel) == 1:
+                    severity = "warning"
+                    text += ("; AWS's action reference does not list it (AWS's own runbooks "
+                             "pass such inputs), so ssm-local does not check it")
             yield SchemaIssue(code, text, key_path, True, severity)
 
     def _dependent(self, error: ValidationError, path: Path) -> Iterator[SchemaIssue]:
