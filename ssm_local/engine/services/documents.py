@@ -411,7 +411,8 @@ class DocumentRegistry:
                 raise _fail("InvalidDocumentContent",
                             "A ChangeCalendar document in TEXT format must be an iCalendar file.")
             return summary
-        document, diagnostics = documents.check(content, source=name, format=fmt)  # type: ignore[arg-type]
+        document, diagnostics = documents.check(  # CreateDocument's limits apply here
+            content, source=name, format=fmt, create=True)  # type: ignore[arg-type]
         expected = CHECKED_KINDS.get(document_type)
         if document is not None and expected is not None and document.kind != expected:
             raise _fail("InvalidDocumentContent",
