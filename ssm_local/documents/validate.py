@@ -317,6 +317,10 @@ def _check_references(checker: _Checker, step: Step | None, path: Path, text: st
     in_default = where is not None
     if where is None:
         where = f"step '{step.name}'" if step else "assumeRole"
+    for braces in template.literal_braces:  # AWS leaves these as written: at most a warning
+        checker.report_in_string("TemplateSyntaxError", f"{where}: {braces.text[:60]!r} is not a "
+                                 "placeholder; it is left as written", path, text, braces.start,
+                                 Severity.WARNING)
     for placeholder in template.placeholders:
         ref = placeholder.ref
 

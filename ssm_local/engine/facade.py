@@ -123,6 +123,7 @@ class Engine:
                 registry=registry_lookup(self.documents),
                 resolve_ssm=parameter_store_resolver(self.parameters),
                 executor_factory=self.executor_factory, plugins=self.plugins,
+                parameter_store=self.parameters,
             )
         return self._commands
 

@@ -6,8 +6,11 @@ placeholders. ``parse_template`` turns one string into a ``Template``: a tuple o
 typed by namespace (ssm-semantics.md §3.2): document parameters, step outputs
 (``Step.Output``, including ``Loop.CurrentIteratorValue``), ``variable:``, ``global:``,
 ``automation:``, ``ssm:`` / ``ssm-secure:`` Parameter Store references and maintenance-window
-pseudo-parameters. A string without ``{{`` or ``$$`` never reaches the lark parser. An unclosed
-or malformed placeholder raises ``TemplateSyntaxError`` with its 1-based column.
+pseudo-parameters. As AWS substitutes only a ``{{ ... }}`` that names something, every other
+text is literal: ``awk '{{print $2}}'`` is one ``Text``, ``{{{ Path }}}`` is ``{``, a placeholder
+and ``}``. No string is a syntax error; ``Template.literal_braces`` lists the ``{{`` that did not
+open a placeholder, for a validator that wants to mention them. A string without ``{{`` or ``$$``
+never reaches the lark parser.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from functools import lru_cache
 from typing import Literal
 
 from lark import Lark, Token, Tree
-from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
+from lark.exceptions import LarkError
 
 from ssm_local.grammar.errors import TemplateSyntaxError
 
@@ -101,7 +104,8 @@ class Text:
 
 @dataclass(frozen=True, slots=True)
 class Escape:
-    """``$$``, which renders as a single ``$``."""
+    """``$$`` in a document's own text: Automation renders it as ``$``; the SSM Agent, which runs
+    Command documents, leaves it as written (``ssm_local.engine.substitution``)."""
 
     start: int
     end: int
@@ -121,6 +125,16 @@ Part = Text | Escape | Placeholder
 
 
 @dataclass(frozen=True, slots=True)
+class LiteralBraces:
+    """A ``{{`` that does not open a placeholder (so AWS leaves it as written): ``start`` is the
+    0-based offset of the ``{{``, ``text`` runs to the next ``}}`` (included) or the line's end."""
+
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class Template:
     """A parsed string: its parts in order."""
 
@@ -135,6 +149,26 @@ class Template:
     def is_literal(self) -> bool:
         """True when the string has no placeholder (it may still contain ``$$``)."""
         return not any(isinstance(p, Placeholder) for p in self.parts)
+
+    @property
+    def literal_braces(self) -> tuple[LiteralBraces, ...]:
+        """Every ``{{`` inside literal text, in order (``{{{{`` counts once per pair)."""
+        found: list[LiteralBraces] = []
+        for part in self.parts:
+            if not isinstance(part, Text):
+                continue
+            at = part.text.find("{{")
+            while at != -1:
+                start = part.start + at
+                close = self.source.find("}}", start + 2)
+                newline = self.source.find("\n", start + 2)
+                if close != -1 and (newline == -1 or close < newline):
+                    end = close + 2
+                else:
+                    end = newline if newline != -1 else len(self.source)
+                found.append(LiteralBraces(start, end, self.source[start:end]))
+                at = part.text.find("{{", at + 2)
+        return tuple(found)
 
     @property
     def single_placeholder(self) -> Placeholder | None:
@@ -152,64 +186,17 @@ def _parser() -> Lark:
     )
 
 
-_EXPECTED = {
-    "CLOSE": "'}}'",
-    "NAME": "a name",
-    "SSM_NAME": "a parameter name",
-    "DOT": "'.'",
-    "SSM_PREFIX": "'ssm:'",
-    "NAMESPACE": "a namespace",
-}
-
-
-def _describe_expected(expected: set[str] | frozenset[str]) -> str:
-    names = sorted({_EXPECTED.get(e, e) for e in expected if e not in ("TEXT", "ESCAPE", "OPEN")})
-    return " or ".join(names) if names else "'}}'"
-
-
 @lru_cache(maxsize=4096)
 def parse_template(text: str) -> Template:
-    """Parse one string. Raises ``TemplateSyntaxError`` (with a 1-based ``column``) if malformed."""
+    """Parse one string; never fails on user text: braces that do not form a placeholder are
+    ``Text`` (listed by ``Template.literal_braces``)."""
     if "{{" not in text and "$$" not in text:
         return Template(text, (Text(text, 0, len(text)),) if text else ())
     try:
         tree = _parser().parse(text)
-    except UnexpectedCharacters as exc:
-        raise _syntax_error(text, exc.pos_in_stream or 0, exc.allowed) from None
-    except UnexpectedToken as exc:
-        if exc.token.type == "$END":
-            raise _unclosed(text) from None
-        pos = exc.token.start_pos if exc.token.start_pos is not None else 0
-        raise _syntax_error(text, pos, exc.expected) from None
-    except UnexpectedEOF:
-        raise _unclosed(text) from None
-    except LarkError as exc:  # pragma: no cover - any other lark failure is still ours
-        raise TemplateSyntaxError(f"malformed template: {exc}", column=1) from None
+    except LarkError as exc:  # pragma: no cover - the grammar accepts every string
+        raise TemplateSyntaxError(f"template parser failed: {exc}", column=1) from None
     return Template(text, tuple(_parts(tree, text)))
-
-
-def _unclosed(text: str) -> TemplateSyntaxError:
-    start = text.rfind("{{")
-    return TemplateSyntaxError(
-        "unclosed placeholder: '{{' has no matching '}}'", column=max(start, 0) + 1
-    )
-
-
-def _syntax_error(text: str, pos: int, expected: set[str] | frozenset[str]) -> TemplateSyntaxError:
-    opening = text.rfind("{{", 0, pos + 1)
-    snippet = text[opening : text.find("}}", pos) + 2] if "}}" in text[pos:] else text[opening:]
-    if "}}" not in text[opening:]:
-        return _unclosed(text)
-    found = text[pos] if pos < len(text) else "end of text"
-    if pos < len(text) and text[pos : pos + 2] == "}}":
-        found = "'}}'"
-    else:
-        found = repr(found)
-    return TemplateSyntaxError(
-        f"malformed placeholder {snippet[:60]!r}: expected {_describe_expected(expected)} "
-        f"at column {pos + 1}, found {found}",
-        column=pos + 1,
-    )
 
 
 def _parts(tree: Tree[Token], text: str) -> list[Part]:
@@ -255,5 +242,5 @@ def _placeholder(node: Tree[Token], text: str) -> Placeholder:
 
 
 def references(text: str) -> tuple[Reference, ...]:
-    """The references in ``text`` (raises ``TemplateSyntaxError`` like ``parse_template``)."""
+    """The references in ``text``, in order."""
     return tuple(p.ref for p in parse_template(text).placeholders)

@@ -1,4 +1,4 @@
-"""The template grammar: references by namespace, spans, ``$$``, and errors with columns."""
+"""The template grammar: references by namespace, spans, ``$$``, and braces that stay text."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ssm_local.grammar.errors import TemplateSyntaxError
 from ssm_local.grammar.template import (
     Escape,
     NamespacedRef,
     ParameterRef,
+    Placeholder,
     PseudoParameterRef,
     SsmParameterRef,
     StepOutputRef,
@@ -55,34 +55,45 @@ def test_dollar_escape() -> None:
     assert parts == (Text("cost ", 0, 5), Escape(5, 7), Text("5", 7, 8))
 
 
-INVALID = [
-    ("{{ x", 1, "unclosed placeholder: '{{' has no matching '}}'"),
-    ("ok {{ a }} then {{ b", 17, "unclosed placeholder: '{{' has no matching '}}'"),
-    ("{{ }}", 4, "malformed placeholder '{{ }}': expected 'ssm:' or a name or a namespace at column 4, "
-                "found '}}'"),
-    ("{{ a b }}", 5, "malformed placeholder '{{ a b }}': expected '.' or '}}' at column 5, found ' '"),
-    ("{{ a. }}", 6, "malformed placeholder '{{ a. }}': expected a name at column 6, found ' '"),
-    ("{{ foo:bar }}", 7, "malformed placeholder '{{ foo:bar }}': expected '.' or '}}' at column 7, "
-                         "found ':'"),
+LITERAL = [
+    # AWS substitutes only a {{ ... }} that names something; everything else stays as written.
+    ("awk '{{print $2}}'", [], ["{{print $2}}"]),
+    ('"{{}}"', [], ["{{}}"]),
+    ('{{\\"a\\": 1}}', [], ['{{\\"a\\": 1}}']),
+    ("# a {{ in a shell comment\necho ok", [], ["{{ in a shell comment"]),
+    ("{{ x", [], ["{{ x"]),
+    ("ok {{ a }} then {{ b", [ParameterRef("a")], ["{{ b"]),
+    ("{{ }}", [], ["{{ }}"]),
+    ("{{ a b }}", [], ["{{ a b }}"]),
+    ("{{ a. }}", [], ["{{ a. }}"]),
+    ("{{ foo:bar }}", [], ["{{ foo:bar }}"]),
+    ("{{{{x}}}}", [ParameterRef("x")], ["{{{{x}}"]),
 ]
 
 
-@pytest.mark.parametrize(("text", "column", "message"), INVALID)
-def test_errors_have_columns(text: str, column: int, message: str) -> None:
-    with pytest.raises(TemplateSyntaxError) as caught:
-        parse_template(text)
-    assert caught.value.column == column
-    assert caught.value.message == message
+@pytest.mark.parametrize(("text", "refs", "braces"), LITERAL)
+def test_braces_that_are_not_placeholders_are_text(text: str, refs: list[object],
+                                                   braces: list[str]) -> None:
+    template = parse_template(text)
+    assert [p.ref for p in template.placeholders] == refs
+    assert [b.text for b in template.literal_braces] == braces
+    assert all(text[b.start:b.end] == b.text for b in template.literal_braces)
+
+
+def test_powershell_triple_braces_hold_one_placeholder() -> None:
+    template = parse_template("Write-Output {{{ Path }}}")
+    assert template.parts == (
+        Text("Write-Output {", 0, 14),
+        Placeholder(ParameterRef("Path"), 14, 24, "{{ Path }}"),
+        Text("}", 24, 25),
+    )
+    assert template.literal_braces == ()
 
 
 @settings(max_examples=400, deadline=None)
 @given(st.text(alphabet=st.sampled_from(list("{}$ .:-_/aZ9\n\t\u00e9\u4e2d")), max_size=40))
-def test_random_strings_only_raise_template_errors(text: str) -> None:
-    try:
-        template = parse_template(text)
-    except TemplateSyntaxError as exc:
-        assert exc.column is not None and 1 <= exc.column <= len(text) + 1
-        return
+def test_every_string_parses_and_rebuilds(text: str) -> None:
+    template = parse_template(text)
     rebuilt = "".join(
         p.text if isinstance(p, Text) else "$$" if isinstance(p, Escape) else p.raw
         for p in template.parts

@@ -5,7 +5,10 @@ parameter values already resolved and checked (``ssm_local.documents.parameters.
 a ``NodeContext`` (the node's executor, platform and identifiers) and a table of plugins (by
 default ``BUILTIN_PLUGINS``), and runs the steps in order (ssm-semantics.md §3-§4): preconditions
 (2.2 only), the platform rules (a plugin that does not fit the node is skipped under 2.2 and fails
-under 2.0 and 1.2), type-preserving substitution, ``interpolationType: ENV_VAR``, the control-flow
+under 2.0 and 1.2), type-preserving substitution as the agent does it (``substitution`` with
+``style="agent"``: the document's own text, ``$$`` included, is never rewritten), then
+``{{ssm:name}}`` anywhere in the step's inputs through ``NodeContext.parameter_store`` (a reference
+that cannot be used fails the step with the agent's message), ``interpolationType: ENV_VAR``, the control-flow
 inputs ``onFailure``, ``onSuccess`` and ``finallyStep``, and the exit codes 168 and 169 that skip
 the remaining steps. A failed step does not stop later steps. An overall deadline, and
 cancellation through ``NodeContext.cancel``, stop the run; steps that never started are reported
@@ -32,10 +35,10 @@ from ssm_local.engine.command.results import (
     PluginResult,
     skipped,
 )
-from ssm_local.engine.substitution import MISSING, render
+from ssm_local.engine.substitution import MISSING, SsmReferenceError, render, resolve_ssm_references
 from ssm_local.engine.wire import to_string
 from ssm_local.grammar.errors import TemplateSyntaxError
-from ssm_local.grammar.template import ParameterRef, Reference, parse_template
+from ssm_local.grammar.template import ParameterRef, Reference, SsmParameterRef, parse_template
 
 CONTROL_INPUTS = ("onFailure", "onSuccess", "finallyStep")
 
@@ -119,8 +122,8 @@ def _precondition(step: Step, document: Document, parameters: Mapping[str, Any],
         return ("Unrecognized precondition(s): at least one of operator's arguments must contain "
                 "a valid document parameter")
     lookup = parameter_lookup(parameters)
-    left = render(first, lookup)
-    right = render(second, lookup)
+    left = render(first, lookup, style="agent")
+    right = render(second, lookup, style="agent")
     return None if str(left) == str(right) else "skip"
 
 
@@ -141,6 +144,31 @@ def command_steps(document: Document) -> tuple[Step, ...]:
         steps.append(Step(name=plugin, action=plugin, inputs={"properties": properties},
                           path=("runtimeConfig", plugin), index=len(steps), raw={}))
     return tuple(steps)
+
+
+def _step_inputs(raw_inputs: dict[str, Any], parameters: Mapping[str, Any],
+                 node: NodeContext) -> dict[str, Any]:
+    """A step's inputs as the agent hands them to the plugin: parameters substituted, then
+    ``{{ssm:...}}`` resolved (``SsmReferenceError`` when one cannot be)."""
+    inputs: dict[str, Any] = render(raw_inputs, parameter_lookup(parameters), style="agent")
+    if node.parameter_store is not None:
+        resolved: dict[str, Any] = resolve_ssm_references(inputs, node.parameter_store)
+        return resolved
+    if _has_ssm_reference(inputs):
+        raise SsmReferenceError("the step's inputs read the Parameter Store ({{ssm:...}}) but this "
+                                "run has no Parameter Store", code="InvalidParameters")
+    return inputs
+
+
+def _has_ssm_reference(value: Any) -> bool:
+    if isinstance(value, str):
+        return "{{" in value and any(isinstance(p.ref, SsmParameterRef) and not p.ref.secure
+                                     for p in parse_template(value).placeholders)
+    if isinstance(value, dict):
+        return any(_has_ssm_reference(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_ssm_reference(v) for v in value)
+    return False
 
 
 def _failed(step: Step, message: str, *, started: datetime | None = None,
@@ -189,7 +217,11 @@ async def run_invocation(document: Document, parameters: Mapping[str, Any], node
                 results.append(_failed(
                     step, f"{step.action} is not supported on {node.platform} nodes"))
             continue
-        inputs = render(raw_inputs, parameter_lookup(parameters))
+        try:
+            inputs = _step_inputs(raw_inputs, parameters, node)
+        except SsmReferenceError as exc:
+            results.append(_failed(step, exc.message))
+            continue
         controls = {k: inputs.pop(k) for k in CONTROL_INPUTS if k in inputs}
         handler = plugins.get(step.action)
         if handler is None:

@@ -37,6 +37,7 @@ from ssm_local.engine.services.command_models import OutputListener, PreparedCom
 from ssm_local.engine.services.command_persister import CommandPersister
 from ssm_local.engine.services.nodes import Node, NodeExecutorFactory, NodeRegistry
 from ssm_local.engine.store import Store
+from ssm_local.engine.substitution import ParameterReader
 from ssm_local.grammar.errors import ExecutorError
 
 _NOT_SENT = frozenset({InvocationStatusDetails.TERMINATED, InvocationStatusDetails.CANCELLED,
@@ -72,6 +73,7 @@ class FanOut:
     plugins: Mapping[str, CommandPlugin]
     resolve_document: DocumentResolver
     executor_factory: NodeExecutorFactory | None = None
+    parameter_store: ParameterReader | None = None
 
     async def run(self, prepared: PreparedCommand, *, on_output: OutputListener | None = None,
                   on_progress: ProgressListener | None = None) -> None:
@@ -225,7 +227,7 @@ class FanOut:
             platform=node.platform_type, region=self.region,
             work_dir=self.nodes.work_dir(node, prepared.command_id),
             resolve_document=self.resolve_document, cancel=prepared.node_cancel[node.node_id],
-            on_output=sink, clock=self.clock,
+            on_output=sink, clock=self.clock, parameter_store=self.parameter_store,
             deadline=(loop.time() + prepared.timeout_seconds
                       if prepared.timeout_seconds is not None else None),
         )

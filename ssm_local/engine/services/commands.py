@@ -56,6 +56,7 @@ from ssm_local.engine.services.resolution import (
     resolve_document,
 )
 from ssm_local.engine.store import Store
+from ssm_local.engine.substitution import ParameterReader
 from ssm_local.engine.wire import to_string_list_map
 
 
@@ -121,20 +122,22 @@ class CommandService:
     documents and files are always found); ``resolve_ssm`` reads ``{{ssm:name}}`` parameter values;
     ``executor_factory`` (node -> executor) replaces the node registry's executors, e.g. with a
     ``MockExecutor`` for a dry run; ``plugins`` is the Command plugin table (default
-    ``BUILTIN_PLUGINS``).
+    ``BUILTIN_PLUGINS``); ``parameter_store`` resolves ``{{ssm:name}}`` inside step inputs.
     """
 
     def __init__(self, store: Store, nodes: NodeRegistry, *, region: str = "us-east-1",
                  clock: Clock | None = None, registry: DocumentLookup | None = None,
                  resolve_ssm: SsmResolver | None = None,
                  executor_factory: NodeExecutorFactory | None = None,
-                 plugins: Mapping[str, CommandPlugin] | None = None) -> None:
+                 plugins: Mapping[str, CommandPlugin] | None = None,
+                 parameter_store: ParameterReader | None = None) -> None:
         self.store = store
         self.nodes = nodes
         self.region = region
         self.clock: Clock = clock or SystemClock()
         self.registry = registry
         self.resolve_ssm = resolve_ssm
+        self.parameter_store = parameter_store
         self.executor_factory = executor_factory
         self.plugins: Mapping[str, CommandPlugin] = BUILTIN_PLUGINS if plugins is None else plugins
         self._plugin_names = frozenset(self.plugins)
@@ -339,7 +342,7 @@ class CommandService:
         """Run a prepared command to the end; returns its ``Command`` shape."""
         self._register(prepared, asyncio.get_running_loop())
         fan_out = FanOut(self.store, self.nodes, self.clock, self.region, self.plugins,
-                         self._plugin_document, self.executor_factory)
+                         self._plugin_document, self.executor_factory, self.parameter_store)
         try:
             await fan_out.run(prepared, on_output=on_output, on_progress=on_progress)
         finally:

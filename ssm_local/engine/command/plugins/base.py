@@ -29,6 +29,7 @@ from ssm_local.engine.command.results import (
     PluginResult,
 )
 from ssm_local.engine.executors.base import Executor, ProcessOutcome, ProcessResult
+from ssm_local.engine.substitution import ParameterReader
 
 __all__ = [
     "CANCELLED",
@@ -76,6 +77,8 @@ class NodeContext:
     clock: Clock = field(default_factory=SystemClock)
     deadline: float | None = None
     """``loop.time()`` (seconds) after which the invocation is out of time (the overall timeout)."""
+    parameter_store: ParameterReader | None = None
+    """Resolves ``{{ssm:name}}`` in step inputs; without it such a step fails."""
 
 
 @dataclass(frozen=True)
