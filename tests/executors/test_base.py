@@ -14,7 +14,7 @@ from ssm_local.engine.executors import (
     ProcessOutcome,
     ProcessResult,
 )
-from ssm_local.engine.executors.base import utc_now
+from ssm_local.engine.executors.base import shebang_command, utc_now
 from ssm_local.grammar.errors import ExecutorError
 
 
@@ -106,3 +106,21 @@ def test_mock_without_handler_is_a_dry_run() -> None:
         MockExecutor().run(InvocationRequest(script="rm -rf /"), lambda s, c: chunks.append((s, c)))
     )
     assert result.ok and result.stdout == b"" and chunks == []
+
+
+@pytest.mark.parametrize(
+    ("script", "command"),
+    [
+        ("#!/bin/bash\necho", ("/bin/bash",)),
+        ("#! /usr/bin/env python3\n", ("/usr/bin/env", "python3")),
+        ("#!/usr/bin/env  -S  bash -e \t\nx", ("/usr/bin/env", "-S  bash -e")),
+        ("#!\t/bin/sh", ("/bin/sh",)),
+        ("#!/bin/bash\r\n", ("/bin/bash\r",)),
+        ("#!\n", None),
+        ("echo hi", None),
+        (" #!/bin/bash", None),
+        ("", None),
+    ],
+)
+def test_shebang_command_reads_the_line_as_linux_does(script: str, command: tuple[str, ...] | None) -> None:
+    assert shebang_command(script) == command

@@ -35,6 +35,7 @@ __all__ = [
     "ProcessResult",
     "exit_code_for_signal",
     "exit_code_from_returncode",
+    "shebang_command",
     "utc_now",
     "wait_for_end",
 ]
@@ -90,10 +91,15 @@ class ProcessOutcome(enum.StrEnum):
 class InvocationRequest:
     """What to run: a script (written to a file, run as ``interpreter... <file>``) or an argv.
 
-    Exactly one of ``script`` and ``argv`` is given. ``environment`` is added to the node's
-    environment (names must be shell identifiers). ``timeout_seconds`` of ``None`` means no
-    timeout. ``script_filename`` is the name the script file gets on the node (the SSM Agent
-    uses ``_script.sh``; PowerShell needs a ``.ps1`` name). ``invocation_id`` is a label for logs.
+    Exactly one of ``script`` and ``argv`` is given. ``executable`` asks for the SSM Agent's
+    launch of ``_script.sh``: the file is written with mode 0700 and started as ``sh -c <file>``
+    (``interpreter`` names the shell), so the kernel honours its ``#!`` line and a script without
+    one runs under ``sh`` (a missing ``#!`` interpreter fails with the shell's message and 127).
+    Without ``executable`` the file is only read, by ``interpreter... <file>``. ``environment``
+    is added to the node's environment (names must be shell identifiers). ``timeout_seconds``
+    of ``None`` means no timeout. ``script_filename`` is the name the script file gets on the
+    node (the SSM Agent uses ``_script.sh``; PowerShell needs a ``.ps1`` name).
+    ``invocation_id`` is a label for logs.
     """
 
     script: str | None = None
@@ -104,6 +110,7 @@ class InvocationRequest:
     timeout_seconds: float | None = None
     script_filename: str = "_script.sh"
     invocation_id: str | None = None
+    executable: bool = False
 
     def __post_init__(self) -> None:
         if (self.script is None) == (self.argv is None):
@@ -126,6 +133,24 @@ class InvocationRequest:
             if not isinstance(value, str) or "\0" in value:
                 raise ExecutorError(f"environment variable {name} must be a string without NUL")
         object.__setattr__(self, "environment", MappingProxyType(env))
+
+
+def shebang_command(script: str) -> tuple[str, ...] | None:
+    """The interpreter the kernel would start for ``script``, from its ``#!`` line, or ``None``.
+
+    Linux's rule (binfmt_script): the text must begin with ``#!``; after optional blanks the
+    interpreter path runs to the next blank, and the rest of the line, blanks trimmed, is one
+    optional argument. A ``#!`` naming nothing is no ``#!`` line (the shell runs the file).
+    ``("/usr/bin/env", "python3")`` for ``#!/usr/bin/env python3``.
+    """
+    if not script.startswith("#!"):
+        return None
+    line = script[2:].split("\n", 1)[0].strip(" \t")
+    if not line:
+        return None
+    parts = line.replace("\t", " ").split(" ", 1)
+    argument = parts[1].strip(" \t") if len(parts) > 1 else ""
+    return (parts[0], argument) if argument else (parts[0],)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,11 @@
 """The ``local`` executor: runs an invocation on this machine, watched from the event loop.
 
 Like the SSM Agent's ``aws:runShellScript``, a script is written to ``_script.sh`` in a fresh
-private directory and run as ``sh <file>`` there, with stdin from ``/dev/null``. The process
+private directory and run there with stdin from ``/dev/null``. An ``executable`` request is
+launched the agent's way, ``sh -c <file>``: the file has mode 0700, the kernel honours its ``#!``
+line, and a script without one runs as ``sh <file>`` (started directly: what ``sh`` itself does
+when the kernel refuses such a file). In a ``noexec`` temporary directory the kernel would refuse
+every script, so there the ``#!`` interpreter is started as the kernel would start it. The process
 starts in a new session (``start_new_session=True``), so it leads its own process group; on a
 timeout or a cancellation the whole group gets SIGKILL, which takes background children such as
 ``sleep 1000 &`` with it. Processes that leave the group on purpose (``setsid``, daemons) are out
@@ -20,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -34,6 +39,7 @@ from .base import (
     ProcessOutcome,
     ProcessResult,
     exit_code_from_returncode,
+    shebang_command,
     utc_now,
     wait_for_end,
 )
@@ -68,6 +74,7 @@ class LocalExecutor:
         # Encoded once: subprocess passes bytes through instead of encoding every variable again.
         self._environment = {os.fsencode(k): os.fsencode(v) for k, v in base.items()}
         self._temp_dir = temp_dir if temp_dir is not None else _default_temp_dir()
+        self._noexec = _is_noexec(self._temp_dir or tempfile.gettempdir())
         self._kill_grace_seconds = kill_grace_seconds
         self._executables = _Executables()
 
@@ -112,8 +119,10 @@ class LocalExecutor:
         try:
             if request.script is not None:
                 script_path = os.path.join(script_dir, request.script_filename)
-                _write_new_file(script_path, request.script.encode("utf-8"))
-                argv = [*request.interpreter, script_path]
+                _write_new_file(script_path, request.script.encode("utf-8"),
+                                0o700 if request.executable else 0o666)
+                argv = (_agent_launch(request, script_path, self._noexec) if request.executable
+                        else [*request.interpreter, script_path])
             else:
                 assert request.argv is not None
                 argv = list(request.argv)
@@ -353,8 +362,33 @@ def _search_path(name: str, path: str) -> str | None:
     return None
 
 
-def _write_new_file(path: str, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+def _agent_launch(request: InvocationRequest, path: str, noexec: bool) -> list[str]:
+    """The argv that starts an ``executable`` request's script file the SSM Agent's way.
+
+    ``sh -c <file> ''`` as the agent runs it (the empty ``$0`` is the agent's, and prefixes the
+    shell's own messages); a script without ``#!`` is started as ``sh <file>`` directly, the
+    same run with one ``exec`` fewer. In a ``noexec`` directory the ``#!`` interpreter is
+    started by ``sh`` with the file as its last argument, as the kernel would start it.
+    """
+    assert request.script is not None
+    command = shebang_command(request.script)
+    if command is None:
+        return [*request.interpreter, path]
+    if noexec:
+        return [*request.interpreter, "-c", '"$@"', "", *command, path]
+    return [*request.interpreter, "-c", shlex.quote(path), ""]
+
+
+def _is_noexec(directory: str) -> bool:
+    """True when ``directory`` is on a file system mounted ``noexec`` (false when unknown)."""
+    try:
+        return bool(os.statvfs(directory).f_flag & os.ST_NOEXEC)
+    except (OSError, AttributeError):
+        return False
+
+
+def _write_new_file(path: str, data: bytes, mode: int) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
     try:
         view = memoryview(data)
         while view:
@@ -376,10 +410,10 @@ def _remove_directory(directory: str, script: str | None) -> None:
 def _default_temp_dir() -> str | None:
     """``/dev/shm`` where it is usable (no disk I/O per invocation), else the system default.
 
-    The script is read by the interpreter, never executed directly, so a ``noexec`` mount
-    does not matter.
+    Usable means writable and not mounted ``noexec`` (as it is in many containers), since
+    scripts with a ``#!`` line are executed from there.
     """
     shm = "/dev/shm"
-    if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK):
+    if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK) and not _is_noexec(shm):
         return shm
     return None

@@ -8,7 +8,9 @@ trusts and records the key of a host that has no entry yet, like OpenSSH's
 
 Each invocation opens one session channel running a small POSIX ``sh`` wrapper. The wrapper
 reads a setup snippet (working directory, environment, interpreter) and the script from the
-channel's stdin into a private directory, runs the script as ``sh <file>`` and waits for it.
+channel's stdin into a private directory, runs the script as ``sh <file>`` (an ``executable``
+request with a ``#!`` line as the agent does, ``sh -c <file>`` on a 0700 file, see
+:class:`~.base.InvocationRequest`) and waits for it.
 Meanwhile a watcher in the wrapper keeps reading stdin: when the client sends EOF or the
 channel goes away (timeout, cancel, lost connection), the watcher kills the whole remote process
 group (``kill -KILL 0``; sshd makes every session its own group), grandchildren included. If the
@@ -40,6 +42,7 @@ from .base import (
     ProcessOutcome,
     ProcessResult,
     exit_code_from_returncode,
+    shebang_command,
     utc_now,
     wait_for_end,
 )
@@ -526,6 +529,26 @@ def _remote_command(token: str, request: InvocationRequest, temp_dir: str | None
     return f"sh -c '{wrapper}'"
 
 
+def _agent_launch(shell: list[str], command: tuple[str, ...], script_name: str) -> list[str]:
+    """Setup lines that start a script with a ``#!`` line the SSM Agent's way, ``sh -c <file> ''``.
+
+    The file is created empty with mode 0700 before the wrapper writes the script into it. When
+    the directory's mount refuses to execute it (``noexec``: ``test -x`` fails), the ``#!``
+    interpreter is started by ``sh`` with the file as its last argument, as the kernel would.
+    A directory name the inner shell would split is passed as ``$0`` instead of as the text.
+    """
+    shell_words = " ".join(shlex.quote(arg) for arg in shell)
+    file = '"$d/' + script_name + '"'
+    fallback = " ".join(shlex.quote(arg) for arg in command)
+    return [
+        f': > {file} && chmod 700 {file} || f "could not write the script to $d on the node"',
+        f"if [ -x {file} ]; then case $d in "
+        f"*[!A-Za-z0-9_./-]*) set -- {shell_words} -c '\"$0\"' {file};; "
+        f"*) set -- {shell_words} -c {file} '';; esac; "
+        f"else set -- {shell_words} -c '\"$@\"' '' {fallback} {file}; fi",
+    ]
+
+
 def _payload(request: InvocationRequest) -> bytes:
     setup, script = _setup_and_script(request)
     return setup + script
@@ -546,14 +569,19 @@ def _setup_and_script(request: InvocationRequest) -> tuple[bytes, bytes]:
         program = request.interpreter[0]
         argv = [*request.interpreter]
         tail = ' "$d/' + request.script_filename + '"'
+        command = shebang_command(request.script) if request.executable else None
     else:
         assert request.argv is not None
         program = request.argv[0]
         argv = [*request.argv]
         tail = ""
+        command = None
     missing = shlex.quote(f"{program!r} was not found on the node")
     lines.append(f"command -v {shlex.quote(program)} >/dev/null 2>&1 || f {missing}")
-    lines.append("set -- " + " ".join(shlex.quote(arg) for arg in argv) + tail)
+    if command is None:
+        lines.append("set -- " + " ".join(shlex.quote(arg) for arg in argv) + tail)
+    else:
+        lines.extend(_agent_launch(argv, command, request.script_filename))
     # The process group id, for the fallback kill channel.
     lines.append(
         "pg=; if [ -r /proc/$$/stat ]; then read -r _ _ _ _ pg _ < /proc/$$/stat; fi; "

@@ -27,16 +27,22 @@ STUBS = (
 )
 SH_WRAPPER = """#!/bin/bash
 # sh -c ...: the SSH executor's own wrapper, which runs as the login user; pass it through.
-if [ "$1" = "-c" ]; then exec /bin/sh "$@"; fi
+# sh -c <file> '': the agent's launch of a script with a #! line; it runs in the sandbox.
+if [ "$1" = "-c" ] && [ ! -f "$2" ]; then exec /bin/sh "$@"; fi
+if [ "$1" = "-c" ]; then shift; fi
 # Copy the script where nobody can read it, then run it as nobody with bash in POSIX mode,
 # with only the sandbox's tools on the PATH (a login shell may have put others in front).
 export PATH=$(/usr/bin/dirname "$0")
 d=$(/usr/bin/mktemp -d /tmp/ssm-local-sandbox-XXXXXX)
 /usr/bin/cp "$1" "$d/_script.sh"
 /usr/bin/chmod 755 "$d"
-/usr/bin/chmod 644 "$d/_script.sh"
 cd "$d" || exit 2
-/usr/bin/setpriv --reuid=65534 --regid=65534 --clear-groups /bin/bash --posix "$d/_script.sh"
+/usr/bin/chmod 755 "$d/_script.sh"
+IFS= read -r first < "$d/_script.sh"
+case $first in
+  '#!'*) /usr/bin/setpriv --reuid=65534 --regid=65534 --clear-groups "$d/_script.sh" ;;
+  *) /usr/bin/setpriv --reuid=65534 --regid=65534 --clear-groups /bin/bash --posix "$d/_script.sh" ;;
+esac
 rc=$?
 /usr/bin/rm -rf "$d"
 exit $rc

@@ -171,3 +171,19 @@ def test_an_engine_runs_a_plugin_table_of_its_own(tmp_path: Path,
         assert outputs(handle.result())[0] == (
             "package", "Failed",
             "\n----------ERROR-------\nplugin aws:configurePackage is not supported by ssm-local\n")
+
+
+def test_run_shell_script_honours_the_shebang_line(run: Run, write_doc: Callable[..., str]) -> None:
+    """The agent launches ``_script.sh`` as an executable file: ``#!/bin/bash`` means bash, and a
+    missing interpreter fails the step with the shell's message and 127."""
+    path = write_doc({"schemaVersion": "2.2", "description": "shebangs", "mainSteps": [
+        {"action": "aws:runShellScript", "name": "bash",
+         "inputs": {"runCommand": ["#!/bin/bash", "a=(x y z)", "echo \"${a[2]}\""]}},
+        {"action": "aws:runShellScript", "name": "missing",
+         "inputs": {"runCommand": ["#!/usr/bin/ssm-local-no-such-interpreter", "echo never"]}}]})
+    result = run(path)
+    (invocation,) = result["CommandInvocations"]
+    bash, missing = invocation["CommandPlugins"]
+    assert (bash["StatusDetails"], bash["ResponseCode"], bash["Output"]) == ("Success", 0, "z\n")
+    assert (missing["StatusDetails"], missing["ResponseCode"]) == ("Failed", 127)
+    assert "_script.sh: not found" in missing["Output"]

@@ -1,4 +1,7 @@
-"""``aws:runShellScript``: the lines joined into ``_script.sh`` and run with ``sh``, as the agent does.
+"""``aws:runShellScript``: the lines joined into ``_script.sh`` and launched as the agent launches it.
+
+The file is executable and started as ``sh -c <file>``: a first line ``#!/bin/bash`` (or
+``#!/usr/bin/env python3``) picks the interpreter, and a script without one runs under ``sh``.
 
 Also the shared script runner for ``aws:runPowerShellScript``: inputs ``runCommand`` (or the old
 ``commands``), ``workingDirectory`` (a relative path resolves under the node's downloads
@@ -65,9 +68,13 @@ def working_directory(ctx: StepContext) -> str | None:
     return posixpath.join(ctx.node.work_dir, "downloads", value)
 
 
-async def run_script(ctx: StepContext, interpreter: tuple[str, ...], filename: str
-                     ) -> tuple[ProcessResult, PluginResult]:
-    """Run the step's script through the node's executor and map the result to a plugin result."""
+async def run_script(ctx: StepContext, interpreter: tuple[str, ...], filename: str, *,
+                     executable: bool = False) -> tuple[ProcessResult, PluginResult]:
+    """Run the step's script through the node's executor and map the result to a plugin result.
+
+    ``executable``: launch the file as the agent launches ``_script.sh`` (see
+    :class:`~ssm_local.engine.executors.base.InvocationRequest`), not as ``interpreter <file>``.
+    """
     node = ctx.node
     timeout = time_left(node, step_timeout(ctx.inputs.get("timeoutSeconds")))
     environment = {
@@ -84,6 +91,7 @@ async def run_script(ctx: StepContext, interpreter: tuple[str, ...], filename: s
         timeout_seconds=timeout,
         script_filename=filename,
         invocation_id=f"{node.command_id}/{node.node_id}/{ctx.step.name}",
+        executable=executable,
     )
     sink = node.on_output
     step_name = ctx.step.name
@@ -121,5 +129,5 @@ def to_plugin_result(ctx: StepContext, result: ProcessResult) -> PluginResult:
 
 
 async def run_shell_script(ctx: StepContext) -> PluginResult:
-    _, plugin = await run_script(ctx, ("sh",), "_script.sh")
+    _, plugin = await run_script(ctx, ("sh",), "_script.sh", executable=True)
     return plugin
