@@ -93,7 +93,6 @@ class ParameterStore(PolicyEvents, ParameterTags):
         self._cache: dict[tuple[str, bool], tuple[Parameter, float, float | None]] = {}
         self._cache_names: dict[str, set[tuple[str, bool]]] = {}
         self._cache_lock = threading.Lock()
-        self._select_for_update = put.select_sql(for_update=store.dialect == "postgresql")
         self._subscribers: list[Subscriber] = []
         self._poller: threading.Thread | None = None
         self._stop = threading.Event()
@@ -155,9 +154,7 @@ class ParameterStore(PolicyEvents, ParameterTags):
     def _put_version(self, cur: FastCursor, request: put.PutRequest) -> PutParameterResult:
         """One PutParameter transaction: check against the stored parameter, choose the tier,
         encrypt, make room for the version and write it."""
-        request, row = put.find(
-            cur, self._select_for_update, request, postgres=self.store.dialect == "postgresql"
-        )
+        request, row = put.find(cur, request, postgres=self.store.dialect == "postgresql")
         new = put.check_against(request, row)
         tier = put.move_tier(cur, request, row, new)
         stored = (
@@ -603,7 +600,7 @@ def _find(conn: Connection, name: str, *, lock: bool = False) -> Row[Any] | None
     ``rules.spellings``), or None. A store written before names were one parameter may hold
     both spellings: the exact one is preferred, so each stays readable as written."""
     names = rules.spellings(name)
-    query = sa.select(P).where(P.c.name.in_(names) if len(names) > 1 else P.c.name == name)
+    query = sa.select(P).where(sa.or_(*(P.c.name == n for n in names)))
     rows = conn.execute(query.with_for_update() if lock else query).all()
     return next((r for r in rows if r.name == name), rows[0] if rows else None)
 
