@@ -550,6 +550,10 @@ def _load_yaml(text: str, source: str) -> Any:
         problem = exc.problem or exc.context or "malformed YAML"
         line = mark.line + 1 if mark else None
         column = mark.column + 1 if mark else None
+        if "nesting depth" in problem:
+            # libyaml (PyYAML 6.0.4's C loader) refuses about 1,000 levels before our own check
+            raise _fail("DocumentTooDeep", f"document nests deeper than {MAX_NESTING_DEPTH} levels",
+                        source, line, column) from None
         raise _fail("DocumentSyntaxError", f"invalid YAML: {problem}", source,
                     line, column) from None
     except yaml.YAMLError as exc:

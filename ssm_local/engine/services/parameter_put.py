@@ -15,7 +15,7 @@ transaction; the statements are SQL text for speed (see ``FastCursor``).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ssm_local.engine import wire
@@ -36,6 +36,11 @@ _SQL_SELECT = (
     "SELECT name, parent, version, oldest_version, expires_at, " + _COLUMNS + " "
     "FROM parameters WHERE name = :name"
 )
+_SQL_SELECT_EITHER = (
+    "SELECT name, parent, version, oldest_version, expires_at, " + _COLUMNS + " "
+    "FROM parameters WHERE name IN (:name, :other) ORDER BY (name = :name) DESC LIMIT 1"
+)
+_SQL_LOCK_NAME = "SELECT pg_advisory_xact_lock(hashtext(:key))"
 _SQL_TIER_COUNTS = "SELECT tier, count FROM parameter_tier_counts"
 _SQL_COUNT = "UPDATE parameter_tier_counts SET count = count + :d WHERE tier = :tier"
 _SQL_LABEL_ON_VERSION = (
@@ -113,9 +118,28 @@ class NewVersion:
         return next((wire.to_epoch(p.at) for p in self.policies if p.at is not None), None)
 
 
-def select_sql(*, for_update: bool) -> str:
-    """The statement reading the parameter row by ``:name``, locking it when ``for_update``."""
-    return _SQL_SELECT + (" FOR UPDATE" if for_update else "")
+def select_sql(*, for_update: bool, either: bool = False) -> str:
+    """The statement reading the parameter row by ``:name`` (with ``either``, by ``:name`` or
+    its ``:other`` spelling, the exact one first), locking it when ``for_update``."""
+    return (_SQL_SELECT_EITHER if either else _SQL_SELECT) + (" FOR UPDATE" if for_update else "")
+
+
+def find(cur: FastCursor, request: PutRequest, *, postgres: bool) -> tuple[PutRequest, Row | None]:
+    """The stored parameter the request names under either spelling (``a`` or ``/a``), and the
+    request renamed to the stored spelling when there is one (the parameter keeps the name it
+    was created with). On PostgreSQL a name not yet stored is locked for the transaction by
+    its slash-less spelling first, so two writers creating ``a`` and ``/a`` at once queue
+    (SQLite writers queue already, on ``BEGIN IMMEDIATE``)."""
+    names = rules.spellings(request.name)
+    select = select_sql(for_update=postgres, either=len(names) > 1)
+    params = {"name": names[0], "other": names[-1]}
+    row = cur.one(select, params)
+    if row is None and postgres:
+        cur.execute(_SQL_LOCK_NAME, {"key": request.name.lstrip("/")})
+        row = cur.one(select, params)
+    if row is not None and row["name"] != request.name:
+        request = replace(request, name=row["name"])
+    return request, row
 
 
 def check_request(

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
 from ssm_local.engine import wire
-from ssm_local.engine.services.parameter_rules import TIERS, TYPES, check_path, fail
+from ssm_local.engine.services.parameter_rules import TIERS, TYPES, check_path, fail, spellings
 from ssm_local.engine.store.tables import ParameterLabelRow, ParameterRow, TagRow
 
 P: sa.Table = ParameterRow.__table__  # type: ignore[attr-defined]
@@ -123,6 +123,8 @@ def filter_conditions(
             labelled = sa.select(L.c.name).where(L.c.label.in_(values))
             conditions.append(P.c.name.in_(labelled))
         elif key == "Name":
+            if option != "Contains":
+                values = [v for value in values for v in spellings(value)]
             conditions.append(_string_condition(P.c.name, option, values))
         else:
             column = {"Type": P.c.type, "KeyId": P.c.key_id, "Tier": P.c.tier, "DataType": P.c.data_type}[key]

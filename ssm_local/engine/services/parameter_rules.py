@@ -62,6 +62,16 @@ def parameter_arn(name: str, region: str, account_id: str) -> str:
     return f"arn:aws:ssm:{region}:{account_id}:parameter{sep}{name}"
 
 
+def spellings(name: str) -> tuple[str, ...]:
+    """The names one parameter answers to, ``name`` first: a root name with and without its
+    leading slash (``a`` and ``/a`` are one parameter, as AWS's name constraints say), a name in
+    a hierarchy (``/a/b``) only as given. ``/`` and the empty name have no other spelling."""
+    bare = name[1:] if name.startswith("/") else name
+    if not bare or "/" in bare:
+        return (name,)
+    return (name, bare) if name.startswith("/") else (name, "/" + name)
+
+
 def check_name(name: str, *, region: str, account_id: str, for_write: bool) -> str:
     """Validate a parameter name (no selector) and return it with outer spaces removed."""
     name = name.strip(" ")

@@ -52,12 +52,12 @@ class ParameterTags:
         name = self._tag_target(name)
 
         def attempt(conn: Connection) -> None:
-            self._live_row(conn, name, lock=True, code="InvalidResourceId")
+            stored = self._live_row(conn, name, lock=True, code="InvalidResourceId").name
             keys = [k for k, _ in checked]
             existing = set(
                 conn.execute(
                     sa.select(TAGS.c.key).where(
-                        TAGS.c.resource_type == "Parameter", TAGS.c.resource_id == name
+                        TAGS.c.resource_type == "Parameter", TAGS.c.resource_id == stored
                     )
                 ).scalars()
             )
@@ -66,7 +66,7 @@ class ParameterTags:
             conn.execute(
                 TAGS.delete().where(
                     TAGS.c.resource_type == "Parameter",
-                    TAGS.c.resource_id == name,
+                    TAGS.c.resource_id == stored,
                     TAGS.c.key.in_(keys),
                 )
             )
@@ -74,7 +74,7 @@ class ParameterTags:
                 conn.execute(
                     TAGS.insert(),
                     [
-                        {"resource_type": "Parameter", "resource_id": name, "key": k, "value": v}
+                        {"resource_type": "Parameter", "resource_id": stored, "key": k, "value": v}
                         for k, v in checked
                     ],
                 )
@@ -87,11 +87,11 @@ class ParameterTags:
         name = self._tag_target(name)
 
         def attempt(conn: Connection) -> None:
-            self._live_row(conn, name, lock=True, code="InvalidResourceId")
+            stored = self._live_row(conn, name, lock=True, code="InvalidResourceId").name
             conn.execute(
                 TAGS.delete().where(
                     TAGS.c.resource_type == "Parameter",
-                    TAGS.c.resource_id == name,
+                    TAGS.c.resource_id == stored,
                     TAGS.c.key.in_(tag_keys),
                 )
             )
@@ -103,10 +103,10 @@ class ParameterTags:
         ``[{"Key", "Value"}]`` sorted by key. Raises InvalidResourceId."""
         name = self._tag_target(name)
         with self.store.read() as conn:
-            self._live_row(conn, name, code="InvalidResourceId")
+            stored = self._live_row(conn, name, code="InvalidResourceId").name
             rows = conn.execute(
                 sa.select(TAGS.c.key, TAGS.c.value)
-                .where(TAGS.c.resource_type == "Parameter", TAGS.c.resource_id == name)
+                .where(TAGS.c.resource_type == "Parameter", TAGS.c.resource_id == stored)
                 .order_by(TAGS.c.key)
             ).all()
         return [{"Key": r.key, "Value": r.value} for r in rows]

@@ -93,7 +93,6 @@ class ParameterStore(PolicyEvents, ParameterTags):
         self._cache: dict[tuple[str, bool], tuple[Parameter, float, float | None]] = {}
         self._cache_names: dict[str, set[tuple[str, bool]]] = {}
         self._cache_lock = threading.Lock()
-        self._select_for_update = put.select_sql(for_update=store.dialect == "postgresql")
         self._subscribers: list[Subscriber] = []
         self._poller: threading.Thread | None = None
         self._stop = threading.Event()
@@ -155,7 +154,7 @@ class ParameterStore(PolicyEvents, ParameterTags):
     def _put_version(self, cur: FastCursor, request: put.PutRequest) -> PutParameterResult:
         """One PutParameter transaction: check against the stored parameter, choose the tier,
         encrypt, make room for the version and write it."""
-        row = cur.one(self._select_for_update, {"name": request.name})
+        request, row = put.find(cur, request, postgres=self.store.dialect == "postgresql")
         new = put.check_against(request, row)
         tier = put.move_tier(cur, request, row, new)
         stored = (
@@ -180,7 +179,7 @@ class ParameterStore(PolicyEvents, ParameterTags):
         now = self.clock.time()
 
         def attempt(conn: Connection) -> None:
-            row = conn.execute(sa.select(P).where(P.c.name == name).with_for_update()).first()
+            row = _find(conn, name, lock=True)
             if row is None:
                 raise not_found(name)
             if row.expires_at is not None and row.expires_at <= now:
@@ -235,19 +234,20 @@ class ParameterStore(PolicyEvents, ParameterTags):
 
         def attempt(conn: Connection) -> LabelParameterVersionResult:
             row = self._live_row(conn, name, lock=True)
+            stored = row.name
             version = row.version if parameter_version is None else parameter_version
-            current = _version_labels(conn, name, version)
+            current = _version_labels(conn, stored, version)
             adding = [lab for lab in valid if lab not in current]
             if len(current) + len(adding) > rules.MAX_LABELS_PER_VERSION:
                 raise fail(
                     "ParameterVersionLabelLimitExceeded",
-                    f"Version {version} of {name} would have more than "
+                    f"Version {version} of {stored} would have more than "
                     f"{rules.MAX_LABELS_PER_VERSION} labels; move some to another version first.",
                 )
             if adding:
-                conn.execute(L.delete().where(L.c.name == name, L.c.label.in_(adding)))
+                conn.execute(L.delete().where(L.c.name == stored, L.c.label.in_(adding)))
                 conn.execute(
-                    L.insert(), [{"name": name, "label": lab, "version": version} for lab in adding]
+                    L.insert(), [{"name": stored, "label": lab, "version": version} for lab in adding]
                 )
             return LabelParameterVersionResult(invalid, version)
 
@@ -270,12 +270,12 @@ class ParameterStore(PolicyEvents, ParameterTags):
         rules.check_labels_request(labels)
 
         def attempt(conn: Connection) -> UnlabelParameterVersionResult:
-            self._live_row(conn, name, lock=True)
-            present = _version_labels(conn, name, parameter_version)
+            stored = self._live_row(conn, name, lock=True).name
+            present = _version_labels(conn, stored, parameter_version)
             removed = tuple(lab for lab in dict.fromkeys(labels) if lab in present)
             invalid = tuple(lab for lab in dict.fromkeys(labels) if lab not in present)
             if removed:
-                conn.execute(L.delete().where(L.c.name == name, L.c.label.in_(removed)))
+                conn.execute(L.delete().where(L.c.name == stored, L.c.label.in_(removed)))
             return UnlabelParameterVersionResult(removed, invalid)
 
         try:
@@ -444,7 +444,7 @@ class ParameterStore(PolicyEvents, ParameterTags):
         limit = q.check_max_results(max_results, limit=50)
         after = q.decode_token("history", next_token)
         with self.store.read() as conn:
-            self._live_row(conn, name)
+            name = self._live_row(conn, name).name
             query = sa.select(V).where(V.c.name == name)
             if after is not None:
                 query = query.where(V.c.version > int(after))
@@ -504,8 +504,7 @@ class ParameterStore(PolicyEvents, ParameterTags):
     def _live_row(
         self, conn: Connection, name: str, *, lock: bool = False, code: str = "ParameterNotFound"
     ) -> Row[Any]:
-        query = sa.select(P).where(P.c.name == name)
-        row = conn.execute(query.with_for_update() if lock else query).first()
+        row = _find(conn, name, lock=lock)
         if row is None or (row.expires_at is not None and row.expires_at <= self.clock.time()):
             if code == "ParameterNotFound":
                 raise not_found(name)
@@ -517,9 +516,10 @@ class ParameterStore(PolicyEvents, ParameterTags):
     ) -> tuple[Parameter, float | None]:
         name, version, label = rules.split_selector(reference)
         name = rules.check_name(name, region=self.region, account_id=self.account_id, for_write=False)
-        row = conn.execute(sa.select(P).where(P.c.name == name)).first()
+        row = _find(conn, name)
         if row is None or (row.expires_at is not None and row.expires_at <= now):
             raise not_found(name)
+        name = row.name
         if version is None and label is None:
             return self._parameter(row, with_decryption), row.expires_at
         if label is not None:
@@ -584,14 +584,25 @@ class ParameterStore(PolicyEvents, ParameterTags):
 
     def _invalidate(self, name: str) -> None:
         with self._cache_lock:
-            for key in self._cache_names.pop(name, ()):
-                self._cache.pop(key, None)
+            for spelling in rules.spellings(name):
+                for key in self._cache_names.pop(spelling, ()):
+                    self._cache.pop(key, None)
 
     def clear_cache(self) -> None:
         """Forget every cached read."""
         with self._cache_lock:
             self._cache.clear()
             self._cache_names.clear()
+
+
+def _find(conn: Connection, name: str, *, lock: bool = False) -> Row[Any] | None:
+    """The parameter row ``name`` stands for under either spelling (``a`` or ``/a``, see
+    ``rules.spellings``), or None. A store written before names were one parameter may hold
+    both spellings: the exact one is preferred, so each stays readable as written."""
+    names = rules.spellings(name)
+    query = sa.select(P).where(sa.or_(*(P.c.name == n for n in names)))
+    rows = conn.execute(query.with_for_update() if lock else query).all()
+    return next((r for r in rows if r.name == name), rows[0] if rows else None)
 
 
 def _alive(now: float) -> sa.ColumnElement[bool]:
