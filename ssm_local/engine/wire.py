@@ -133,11 +133,13 @@ def encode_token(kind: str, after: str | int) -> str:
     return base64.urlsafe_b64encode(raw).decode("ascii")
 
 
-def decode_token(kind: str, token: str | None) -> str | int | None:
+def decode_token(kind: str, token: str | None, *,
+                 error: type[ApiError] = InvalidNextToken) -> str | int | None:
     """The position a ``NextToken`` from ``encode_token(kind, ...)`` holds; None for no token.
 
-    Raises ``InvalidNextToken`` ("The NextToken is not valid for this request.") for text that
-    is not such a token, a token of another format version or of another ``kind``.
+    Raises ``error`` (a service's own error class; ``InvalidNextToken`` by default) with code
+    InvalidNextToken and "The NextToken is not valid for this request." for text that is not
+    such a token, a token of another format version or of another ``kind``.
     """
     if token is None:
         return None
@@ -150,7 +152,8 @@ def decode_token(kind: str, token: str | None) -> str | int | None:
             raise ValueError(after)
         return after
     except (binascii.Error, ValueError, KeyError, TypeError, UnicodeEncodeError):
-        raise InvalidNextToken("The NextToken is not valid for this request.") from None
+        raise error("The NextToken is not valid for this request.",
+                    code=InvalidNextToken.code) from None
 
 
 __all__ = [

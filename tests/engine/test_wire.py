@@ -260,3 +260,13 @@ def test_bad_tokens(token: str) -> None:
     assert isinstance(info.value, ApiError)
     assert info.value.code == "InvalidNextToken"
     assert info.value.message == "The NextToken is not valid for this request."
+
+
+def test_bad_tokens_answer_as_the_service_asks() -> None:
+    class ServiceError(ApiError):
+        code = "ValidationException"
+
+    with pytest.raises(ServiceError) as info:
+        wire.decode_token("path", "garbage", error=ServiceError)
+    assert (info.value.code, info.value.message) == (
+        "InvalidNextToken", "The NextToken is not valid for this request.")

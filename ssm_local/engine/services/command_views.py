@@ -34,7 +34,6 @@ from ssm_local.engine.services.command_models import (
 )
 from ssm_local.engine.store import Store
 from ssm_local.engine.wire import (
-    InvalidNextToken,
     decode_token,
     encode_token,
     from_epoch,
@@ -127,10 +126,7 @@ class CommandViews:
         if max_results is not None and not 1 <= max_results <= MAX_RESULTS:
             raise CommandError(f"MaxResults must be between 1 and {MAX_RESULTS}",
                                code="ValidationException")
-        try:
-            offset = decode_token(kind, next_token) or 0
-        except InvalidNextToken as exc:
-            raise CommandError(exc.message, code=exc.code) from None
+        offset = decode_token(kind, next_token, error=CommandError) or 0
         if not isinstance(offset, int) or offset < 0:
             raise CommandError("The NextToken is not valid for this request.",
                                code="InvalidNextToken")

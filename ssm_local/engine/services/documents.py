@@ -324,7 +324,7 @@ class DocumentRegistry:
         limit = 50 if max_results is None else max_results
         if not 1 <= limit <= 50:
             raise _fail("ValidationException", "MaxResults must be between 1 and 50.")
-        after = _decode_token("documents", next_token)
+        after = wire.decode_token("documents", next_token, error=DocumentRegistryError)
         identifiers = [d for d in self._identifiers() if _matches(d, filters or [])]
         if after is not None:
             identifiers = [d for d in identifiers if d["Name"] > after]
@@ -347,7 +347,7 @@ class DocumentRegistry:
         if not 1 <= limit <= 50:
             raise _fail("ValidationException", "MaxResults must be between 1 and 50.")
         doc, versions = self._all_versions(name)
-        before = _decode_token("versions", next_token)
+        before = wire.decode_token("versions", next_token, error=DocumentRegistryError)
         rows = [v for v in versions if before is None or v["version"] < int(before)]
         page = rows[:limit]
         out: dict[str, Any] = {"DocumentVersions": [wire.drop_none({
@@ -582,15 +582,6 @@ def _library_type(text: str) -> str:
 def _format_of(name: str) -> str:
     found = library.path(name)
     return "YAML" if found is not None and found.suffix == ".yaml" else "JSON"
-
-
-def _decode_token(kind: str, token: str | None) -> str | int | None:
-    """``wire.decode_token`` answering as the registry: InvalidNextToken is a
-    ``DocumentRegistryError``."""
-    try:
-        return wire.decode_token(kind, token)
-    except wire.InvalidNextToken as exc:
-        raise _fail(exc.code, exc.message) from None
 
 
 def _article(word: str) -> str:

@@ -15,7 +15,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
-from ssm_local.engine import wire
 from ssm_local.engine.services.parameter_rules import TIERS, TYPES, check_path, fail, spellings
 from ssm_local.engine.store.tables import ParameterLabelRow, ParameterRow, TagRow
 
@@ -151,15 +150,3 @@ def check_max_results(value: int | None, *, limit: int) -> int:
     if not isinstance(value, int) or not 1 <= value <= limit:
         raise fail("ValidationException", f"MaxResults must be between 1 and {limit}; got {value!r}.")
     return value
-
-
-encode_token = wire.encode_token
-
-
-def decode_token(kind: str, token: str | None) -> str | int | None:
-    """``wire.decode_token`` answering as Parameter Store: the position a ``NextToken`` holds
-    (None for the first page), or ``ParameterStoreError`` with InvalidNextToken."""
-    try:
-        return wire.decode_token(kind, token)
-    except wire.InvalidNextToken as exc:
-        raise fail(exc.code, exc.message) from None

@@ -356,7 +356,7 @@ class ParameterStore(PolicyEvents, ParameterTags):
         limit = q.check_max_results(max_results, limit=10)
         condition = q.path_condition(path, recursive)
         conditions = q.filter_conditions(parameter_filters, by_path=True)
-        after = q.decode_token("path", next_token)
+        after = wire.decode_token("path", next_token, error=rules.ParameterStoreError)
         now = self.clock.time()
         query = sa.select(P).where(condition, *conditions, _alive(now))
         if after is not None:
@@ -366,7 +366,7 @@ class ParameterStore(PolicyEvents, ParameterTags):
         more = len(rows) > limit
         rows = rows[:limit]
         items = tuple(self._parameter(r, with_decryption) for r in rows)
-        token = q.encode_token("path", rows[-1].name) if more else None
+        token = wire.encode_token("path", rows[-1].name) if more else None
         return Page(items, token, key="Parameters")
 
     def describe_parameters(
@@ -394,7 +394,7 @@ class ParameterStore(PolicyEvents, ParameterTags):
         conditions = q.filter_conditions(
             parameter_filters or q.legacy_filters(filters), by_path=False
         )
-        after = q.decode_token("describe", next_token)
+        after = wire.decode_token("describe", next_token, error=rules.ParameterStoreError)
         now = self.clock.time()
         query = sa.select(P).where(*conditions, _alive(now))
         if after is not None:
@@ -421,7 +421,7 @@ class ParameterStore(PolicyEvents, ParameterTags):
             )
             for r in rows
         )
-        token = q.encode_token("describe", rows[-1].name) if more else None
+        token = wire.encode_token("describe", rows[-1].name) if more else None
         return Page(items, token, key="Parameters")
 
     def get_parameter_history(
@@ -442,7 +442,7 @@ class ParameterStore(PolicyEvents, ParameterTags):
         """
         name = rules.check_name(name, region=self.region, account_id=self.account_id, for_write=False)
         limit = q.check_max_results(max_results, limit=50)
-        after = q.decode_token("history", next_token)
+        after = wire.decode_token("history", next_token, error=rules.ParameterStoreError)
         with self.store.read() as conn:
             name = self._live_row(conn, name).name
             query = sa.select(V).where(V.c.name == name)
@@ -475,7 +475,7 @@ class ParameterStore(PolicyEvents, ParameterTags):
             )
             for r in rows
         )
-        token = q.encode_token("history", rows[-1].version) if more else None
+        token = wire.encode_token("history", rows[-1].version) if more else None
         return Page(items, token, key="Parameters")
 
     # == helpers ==================================================================================

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from ssm_local.engine import Engine
+from ssm_local.engine.services.command_models import CommandError
 from ssm_local.grammar.errors import ParameterError
 
 Run = Callable[..., dict[str, Any]]
@@ -163,6 +164,14 @@ def test_a_bad_parameter_names_it_and_nothing_runs(engine: Engine, tmp_path: Pat
         engine.send_command("AWS-RunShellScript", parameters={"commands": ["true"], "nope": "x"})
     assert engine.commands.list_commands()["Commands"] == []
     assert not marker.exists()
+
+
+def test_a_bad_next_token_is_run_commands_own_error(engine: Engine) -> None:
+    for call in (engine.commands.list_commands, engine.commands.list_command_invocations):
+        with pytest.raises(CommandError) as info:
+            call(next_token="garbage")
+        assert (info.value.code, info.value.message) == (
+            "InvalidNextToken", "The NextToken is not valid for this request.")
 
 
 def test_timeout_kills_grandchildren(run: Run, write_doc: Callable[..., str],
