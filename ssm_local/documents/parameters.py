@@ -5,8 +5,10 @@ parameter (ssm-semantics.md §2.3). ``coerce`` turns either into the declared ty
 applies allowedValues, allowedPattern, min/maxItems and min/maxChars the way the SSM agent does
 (per item for lists, against JSON text for maps). ``resolve_parameters`` does both for a whole
 document, fills defaults and rejects unknown or missing parameters, with messages that name the
-parameter. The same checks validate a document's own defaults. Pure: ``{{ssm:...}}`` defaults are
-resolved by a caller-supplied function.
+parameter. The same checks validate a document's own defaults. A supplied value is checked as
+written: ``{{`` in it is data, not a placeholder; only defaults may be templates. Pure:
+``{{ssm:...}}`` references are resolved by a caller-supplied function; allowedPattern matches
+are time-limited (``patterns``).
 """
 
 from __future__ import annotations
@@ -14,12 +16,15 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
-from functools import lru_cache
 from typing import Any
 
-import regex
-
 from ssm_local.documents.model import ParameterDefinition
+from ssm_local.documents.patterns import (
+    PatternTimeoutError,
+    compile_pattern,
+    pattern_deadline,
+    pattern_search,
+)
 from ssm_local.grammar.errors import ParameterError
 
 LIST_TYPES = {
@@ -46,42 +51,6 @@ def element_type(type_name: str) -> str:
     if type_name.startswith("List<") and type_name.endswith(">"):
         return type_name[5:-1]
     return "String"
-
-
-_JAVA_SURROGATE_PAIR = re.compile(
-    r"(?<!\\)((?:\\\\)*)\\u([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})")
-"""An escaped UTF-16 surrogate pair (``\\uD83D\\uDE00``) not preceded by an odd backslash."""
-
-
-def java_surrogates(pattern: str) -> str:
-    """``pattern`` with every escaped UTF-16 surrogate pair written as the one code point it
-    stands for (``\\uD800\\uDC00`` → ``\\U00010000``), as Java's regex reads it; so the Java
-    class ``[\\uD800\\uDC00-\\uDBFF\\uDFFF]`` matches U+10000..U+10FFFF in Python too."""
-    if "\\u" not in pattern:
-        return pattern
-
-    def code_point(match: re.Match[str]) -> str:
-        high, low = int(match.group(2), 16), int(match.group(3), 16)
-        point = 0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00)
-        return f"{match.group(1)}\\U{point:08X}"
-
-    return _JAVA_SURROGATE_PAIR.sub(code_point, pattern)
-
-
-@lru_cache(maxsize=512)
-def compile_pattern(pattern: str) -> Any:
-    """The pattern compiled with Python ``re``, or else with ``regex`` (which also reads Java's
-    ``\\p{L}`` classes); None when neither accepts it. Java's escaped surrogate pairs are read
-    as code points first (``java_surrogates``)."""
-    pattern = java_surrogates(pattern)
-    try:
-        return re.compile(pattern)
-    except (re.error, RecursionError, OverflowError):
-        pass
-    try:
-        return regex.compile(pattern)
-    except (regex.error, RecursionError, OverflowError, ValueError):
-        return None
 
 
 def is_template(value: Any) -> bool:
@@ -228,10 +197,14 @@ def check(definition: ParameterDefinition, value: Any, *, is_default: bool = Fal
     """Problems with a typed value against allowedValues, allowedPattern and min/max limits.
 
     Each message starts after the parameter's name, e.g. ``"value 'x' is not one of [...]"``.
-    Template values (``{{ ... }}``) are not checked: they are resolved later.
+    A supplied value is checked as written, ``{{`` and all: text in a value is data, never a
+    placeholder. Only a document's own default (``is_default``) may be a template (``{{ Other }}``,
+    ``{{ global:REGION }}``), which is resolved later and not checked here. Matching against
+    allowedPattern is bounded by ``patterns.PATTERN_TIMEOUT_SECONDS`` for the whole value; past
+    it, ``PatternTimeoutError`` (code PatternTimeout) is raised.
     """
     problems: list[str] = []
-    if is_template(value) or value is None:
+    if value is None or (is_default and is_template(value)):
         return problems
     items = _items(definition, value) if not (value == "" and definition.type in LIST_TYPES) else []
     element = element_type(definition.type) if definition.type in LIST_TYPES else definition.type
@@ -251,8 +224,13 @@ def check(definition: ParameterDefinition, value: Any, *, is_default: bool = Fal
     if definition.allowed_pattern is not None:
         compiled = compile_pattern(definition.allowed_pattern)
         if compiled is not None:
+            deadline = pattern_deadline()
             for item in items:
-                if not compiled.search(item):
+                try:
+                    matched = pattern_search(compiled, item, deadline=deadline)
+                except PatternTimeoutError as exc:
+                    raise PatternTimeoutError(definition.allowed_pattern, exc.seconds) from None
+                if not matched:
                     problems.append(
                         f"value {item!r} does not match the allowed pattern "
                         f"{definition.allowed_pattern!r}"
@@ -279,9 +257,12 @@ def check(definition: ParameterDefinition, value: Any, *, is_default: bool = Fal
 
 
 SsmResolver = Callable[[str], Any]
-"""Resolves the text of a ``{{ssm:...}}`` default to its Parameter Store value."""
+"""Resolves the name in a ``{{ssm:name}}`` reference to its Parameter Store value (a list for a
+StringList)."""
 
 SSM_DEFAULT = re.compile(r"^\{\{ *ssm:([/\w.:\-]+) *\}\}$")
+SSM_REFERENCE = re.compile(r"\{\{ *ssm:([/\w.:\-]+) *\}\}")
+"""A ``{{ssm:name}}`` reference anywhere in a string (the agent's ``parameterstore`` regex)."""
 
 
 def resolve_parameters(
@@ -293,7 +274,16 @@ def resolve_parameters(
     """Typed values for every declared parameter, or ``ParameterError`` naming the first bad one.
 
     Unknown names and missing required parameters (no value, no default) are errors; defaults
-    fill the rest; ``{{ssm:name}}`` values are resolved with ``resolve_ssm`` before checking.
+    fill the rest. ``{{ssm:name}}`` references are resolved once with ``resolve_ssm`` before
+    checking, in defaults and in supplied values alike, as the SSM agent resolves them
+    (``parameterstore.ValidateSSMParameters``): a whole value or list item that is one reference
+    takes the parameter's value, a StringList as a list; a reference inside longer text is
+    replaced by the value's text (a StringList there is an error). Every supplied value is then
+    checked as it stands (``check``): any other ``{{`` in it is data, and nothing in it is
+    expanded later.
+
+    Raises ``ParameterError`` (InvalidParameters), also when matching allowedPattern takes longer
+    than ``patterns.PATTERN_TIMEOUT_SECONDS``; ``resolve_ssm``'s own errors pass through.
     """
     unknown = sorted(set(supplied) - set(definitions))
     if unknown:
@@ -317,13 +307,48 @@ def resolve_parameters(
             )
         raw = _resolve_ssm_value(name, raw, resolve_ssm)
         value = coerce(definition, raw)
-        problems = check(definition, value, is_default=is_default)
+        try:
+            problems = check(definition, value, is_default=is_default)
+        except PatternTimeoutError as exc:
+            raise ParameterError(
+                f"parameter '{name}' could not be checked against the allowed pattern "
+                f"{definition.allowed_pattern!r}: the match took longer than {exc.seconds:g} s",
+                code="InvalidParameters",
+                path=f"$.{name}",
+            ) from None
         if problems:
             raise ParameterError(
                 f"parameter '{name}' {problems[0]}", code="InvalidParameters", path=f"$.{name}"
             )
         values[name] = value
     return values
+
+
+def _no_store(name: str, item: str) -> ParameterError:
+    return ParameterError(
+        f"parameter '{name}' refers to the Parameter Store ({item}) but no store is "
+        "available to resolve it",
+        code="InvalidParameters",
+        path=f"$.{name}",
+    )
+
+
+def _resolve_embedded(name: str, text: str, resolve_ssm: SsmResolver | None) -> str:
+    """``text`` with each ``{{ssm:name}}`` inside it replaced by the parameter's value, once."""
+
+    def value_text(match: re.Match[str]) -> str:
+        if resolve_ssm is None:
+            raise _no_store(name, match.group(0))
+        value = resolve_ssm(match.group(1))
+        if isinstance(value, list):  # the agent's message
+            raise ParameterError(
+                f"SSM parameter {match.group(1)} of type StringList cannot be used as a String",
+                code="InvalidParameters",
+                path=f"$.{name}",
+            )
+        return str(value)
+
+    return SSM_REFERENCE.sub(value_text, text)
 
 
 def _resolve_ssm_value(name: str, raw: Any, resolve_ssm: SsmResolver | None) -> Any:
@@ -333,15 +358,13 @@ def _resolve_ssm_value(name: str, raw: Any, resolve_ssm: SsmResolver | None) -> 
     for item in candidates:
         match = SSM_DEFAULT.match(item) if isinstance(item, str) else None
         if match is None:
+            if isinstance(item, str) and SSM_REFERENCE.search(item):
+                item = _resolve_embedded(name, item, resolve_ssm)
+                changed = True
             resolved.append(item)
             continue
         if resolve_ssm is None:
-            raise ParameterError(
-                f"parameter '{name}' refers to the Parameter Store ({item}) but no store is "
-                "available to resolve it",
-                code="InvalidParameters",
-                path=f"$.{name}",
-            )
+            raise _no_store(name, item)
         value = resolve_ssm(match.group(1))
         changed = True
         if isinstance(value, list) and isinstance(raw, list):

@@ -22,7 +22,8 @@ from ssm_local.documents.diagnostics import Diagnostic, Severity
 from ssm_local.documents.graph import build_graph, entry_step, loop_members, step_target
 from ssm_local.documents.loader import Path, format_path
 from ssm_local.documents.model import Document, Step, as_int
-from ssm_local.documents.parameters import LIST_TYPES, PARAMETER_TYPES, check, compile_pattern, type_problem
+from ssm_local.documents.parameters import LIST_TYPES, PARAMETER_TYPES, check, type_problem
+from ssm_local.documents.patterns import PatternTimeoutError, compile_pattern
 from ssm_local.documents.schemas import schema_errors
 from ssm_local.grammar.errors import TemplateSyntaxError
 from ssm_local.grammar.template import (
@@ -206,7 +207,15 @@ def _check_parameters(checker: _Checker) -> None:
             value = value.lower() == "true"
         if definition.type == "StringMap" and isinstance(value, str) and value:
             value = json.loads(value)
-        for message in check(definition, value, is_default=True):
+        try:
+            messages = check(definition, value, is_default=True)
+        except PatternTimeoutError as exc:
+            checker.report("PatternTimeout",
+                           f"parameter '{name}': default could not be checked against the "
+                           f"allowedPattern: {exc.message}", default_path,
+                           severity=Severity.WARNING)
+            continue
+        for message in messages:
             checker.report("DefaultFailsValidation",
                            f"parameter '{name}': default {message}; a run that uses the default "
                            "will be refused", default_path, severity=Severity.WARNING)

@@ -16,10 +16,12 @@ substituted. Two styles differ only in ``$``:
 - ``"automation"`` (Automation runbooks, AWS's service): ``$$`` in the document's text becomes
   ``$``; values are inserted verbatim.
 
-``resolve_ssm_references(value, read)`` then resolves ``{{ssm:name}}`` anywhere in a Command
-step's rendered inputs, as the agent's ``parameterstore.Resolve`` does: a StringList that is a
-whole list element splits into elements, a StringList anywhere else is an error, a SecureString
-is refused (``SsmReferenceError``).
+``render_step_inputs(inputs, lookup, read)`` renders a Command step's inputs and resolves the
+``{{ssm:name}}`` references of the document's own text in the same single pass (the agent's
+``parameterstore.Resolve`` rules: a StringList that is a whole list element splits into elements,
+a StringList anywhere else is an error, a SecureString is refused, ``SsmReferenceError``); text a
+value brings in is never expanded, so ``{{`` in a parameter value or a Parameter Store value is
+data. ``resolve_ssm_references(value, read)`` resolves references in any value by itself.
 """
 
 from __future__ import annotations
@@ -127,7 +129,7 @@ def render_string(text: str, lookup: Lookup, *, style: Style = "automation") -> 
             value = lookup(part.ref)
             if value is MISSING:
                 out.append(part.raw)
-            elif style == "agent":
+            elif style == "agent" and not isinstance(part.ref, SsmParameterRef):
                 out.append(go_expand(_as_text(value), part.raw))
             else:
                 out.append(_as_text(value))
@@ -254,19 +256,11 @@ def _replace(value: Any, values: dict[str, StoredParameter]) -> Any:
     return value
 
 
-def resolve_ssm_references(value: Any, read: ParameterReader) -> Any:
-    """``value`` (rendered step inputs) with every ``{{ssm:name}}`` replaced by the parameter's
-    value. A StringList is allowed only as a whole list element, which becomes its items
-    (``split_string_list``). ``{{ssm-secure:...}}`` is left for the plugins that read it.
-
-    Raises ``SsmReferenceError`` (InvalidParameters) with the agent's message: ``Input contains
-    invalid parameters [name]`` when a parameter cannot be read, ``Parameters [name] of type
-    SecureString are not supported``, ``SSM parameter name of type StringList cannot be used as a
-    String``."""
+def _read_references(value: Any, read: ParameterReader) -> dict[str, StoredParameter]:
+    """The Parameter Store parameter behind each ``{{ssm:name}}`` in ``value`` (by placeholder
+    text), or ``SsmReferenceError`` with the agent's message."""
     found: dict[str, str] = {}
     _collect(value, found)
-    if not found:
-        return value
     values: dict[str, StoredParameter] = {}
     missing: list[str] = []
     for raw, name in found.items():
@@ -281,4 +275,72 @@ def resolve_ssm_references(value: Any, read: ParameterReader) -> Any:
     if secure:
         raise SsmReferenceError(f"Parameters [{' '.join(secure)}] of type SecureString are not "
                                 "supported", code="InvalidParameters")
-    return _replace(value, values)
+    return values
+
+
+def resolve_ssm_references(value: Any, read: ParameterReader) -> Any:
+    """``value`` (rendered step inputs) with every ``{{ssm:name}}`` replaced by the parameter's
+    value. A StringList is allowed only as a whole list element, which becomes its items
+    (``split_string_list``). ``{{ssm-secure:...}}`` is left for the plugins that read it.
+
+    Raises ``SsmReferenceError`` (InvalidParameters) with the agent's message: ``Input contains
+    invalid parameters [name]`` when a parameter cannot be read, ``Parameters [name] of type
+    SecureString are not supported``, ``SSM parameter name of type StringList cannot be used as a
+    String``."""
+    values = _read_references(value, read)
+    return _replace(value, values) if values else value
+
+
+def _whole_list_items(value: Any, values: dict[str, StoredParameter]) -> Any:
+    """``value`` with each list element that is one StringList reference (spaces around it
+    allowed) trimmed to exactly that reference; a StringList reference anywhere else raises
+    ``SsmReferenceError`` as ``resolve_ssm_references`` does."""
+    if isinstance(value, str):
+        _replace_in_string(value, values)  # raises for a StringList inside text
+        return value
+    if isinstance(value, dict):
+        return {key: _whole_list_items(item, values) for key, item in value.items()}
+    if isinstance(value, list):
+        out: list[Any] = []
+        for item in value:
+            if isinstance(item, str):
+                placeholders = _ssm_placeholders(item.strip())
+                whole = placeholders[0] if len(placeholders) == 1 else None
+                if (whole is not None and whole.raw == item.strip()
+                        and values[whole.raw].type == "StringList"):
+                    out.append(whole.raw)
+                    continue
+            out.append(_whole_list_items(item, values))
+        return out
+    return value
+
+
+def render_step_inputs(inputs: Any, lookup: Lookup, read: ParameterReader | None) -> Any:
+    """A Command step's inputs as the agent hands them to the plugin: document parameters
+    (``lookup``, agent style) and ``{{ssm:name}}`` references (read through ``read``) replaced in
+    one pass over the document's own text, so text that a value brings in (a ``{{`` in a
+    parameter value or in a Parameter Store value) is data and is never expanded. A StringList
+    that is a whole list element becomes its items; anywhere else it is an error.
+
+    Raises ``SsmReferenceError`` (InvalidParameters) as ``resolve_ssm_references`` does, and when
+    the inputs read the Parameter Store but ``read`` is None."""
+    found: dict[str, str] = {}
+    _collect(inputs, found)
+    if not found:
+        return render(inputs, lookup, style="agent")
+    if read is None:
+        raise SsmReferenceError("the step's inputs read the Parameter Store ({{ssm:...}}) but this "
+                                "run has no Parameter Store", code="InvalidParameters")
+    values = _read_references(inputs, read)
+    by_ref = {found[raw]: parameter for raw, parameter in values.items()}
+    inputs = _whole_list_items(inputs, values)
+
+    def both(ref: Reference) -> Any:
+        if isinstance(ref, SsmParameterRef) and not ref.secure:
+            parameter = by_ref[ref.name + (f":{ref.selector}" if ref.selector else "")]
+            if parameter.type == "StringList":  # only a whole list element gets here
+                return split_string_list(parameter.value)
+            return parameter.value
+        return lookup(ref)
+
+    return render(inputs, both, style="agent")

@@ -9,7 +9,8 @@ from typing import Any
 
 from ssm_local import documents
 from ssm_local.documents.loader import MAX_DOCUMENT_BYTES
-from ssm_local.documents.parameters import check, compile_pattern, java_surrogates
+from ssm_local.documents.parameters import check
+from ssm_local.documents.patterns import compile_pattern, java_surrogates
 from ssm_local.documents.schemas import schema_errors
 
 

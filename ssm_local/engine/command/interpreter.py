@@ -35,10 +35,10 @@ from ssm_local.engine.command.results import (
     PluginResult,
     skipped,
 )
-from ssm_local.engine.substitution import MISSING, SsmReferenceError, render, resolve_ssm_references
+from ssm_local.engine.substitution import MISSING, SsmReferenceError, render, render_step_inputs
 from ssm_local.engine.wire import to_string
 from ssm_local.grammar.errors import TemplateSyntaxError
-from ssm_local.grammar.template import ParameterRef, Reference, SsmParameterRef, parse_template
+from ssm_local.grammar.template import ParameterRef, Reference, parse_template
 
 CONTROL_INPUTS = ("onFailure", "onSuccess", "finallyStep")
 
@@ -148,27 +148,12 @@ def command_steps(document: Document) -> tuple[Step, ...]:
 
 def _step_inputs(raw_inputs: dict[str, Any], parameters: Mapping[str, Any],
                  node: NodeContext) -> dict[str, Any]:
-    """A step's inputs as the agent hands them to the plugin: parameters substituted, then
-    ``{{ssm:...}}`` resolved (``SsmReferenceError`` when one cannot be)."""
-    inputs: dict[str, Any] = render(raw_inputs, parameter_lookup(parameters), style="agent")
-    if node.parameter_store is not None:
-        resolved: dict[str, Any] = resolve_ssm_references(inputs, node.parameter_store)
-        return resolved
-    if _has_ssm_reference(inputs):
-        raise SsmReferenceError("the step's inputs read the Parameter Store ({{ssm:...}}) but this "
-                                "run has no Parameter Store", code="InvalidParameters")
+    """A step's inputs as the agent hands them to the plugin: parameters substituted and
+    ``{{ssm:...}}`` resolved in one pass (``SsmReferenceError`` when one cannot be); text from a
+    value is never expanded."""
+    inputs: dict[str, Any] = render_step_inputs(raw_inputs, parameter_lookup(parameters),
+                                                 node.parameter_store)
     return inputs
-
-
-def _has_ssm_reference(value: Any) -> bool:
-    if isinstance(value, str):
-        return "{{" in value and any(isinstance(p.ref, SsmParameterRef) and not p.ref.secure
-                                     for p in parse_template(value).placeholders)
-    if isinstance(value, dict):
-        return any(_has_ssm_reference(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_has_ssm_reference(v) for v in value)
-    return False
 
 
 def _failed(step: Step, message: str, *, started: datetime | None = None,

@@ -13,7 +13,11 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
+import regex
+
+from ssm_local.documents import patterns
 from ssm_local.engine import wire
 from ssm_local.grammar.errors import ApiError
 
@@ -207,7 +211,15 @@ def check_value(value: str, *, type_: str, data_type: str, allowed_pattern: str 
         )
     if allowed_pattern is not None:
         compiled = compile_pattern(allowed_pattern)
-        if not compiled.fullmatch(value):
+        try:
+            matched = patterns.pattern_fullmatch(compiled, value)
+        except patterns.PatternTimeoutError as exc:
+            raise fail(
+                "ParameterPatternMismatchException",
+                f"The value could not be checked against the parameter's AllowedPattern "
+                f"{allowed_pattern}: the match took longer than {exc.seconds:g} s.",
+            ) from None
+        if not matched:
             raise fail(
                 "ParameterPatternMismatchException",
                 f"The value does not match the parameter's AllowedPattern {allowed_pattern}.",
@@ -217,10 +229,12 @@ def check_value(value: str, *, type_: str, data_type: str, allowed_pattern: str 
     return size
 
 
-_PATTERN_CACHE: dict[str, re.Pattern[str]] = {}
+_PATTERN_CACHE: dict[str, Any] = {}
 
 
-def compile_pattern(pattern: str) -> re.Pattern[str]:
+def compile_pattern(pattern: str) -> Any:
+    """AllowedPattern compiled with the ``regex`` module (matched with a time limit through
+    ``documents.patterns``); InvalidAllowedPatternException when it is too long or invalid."""
     cached = _PATTERN_CACHE.get(pattern)
     if cached is not None:
         return cached
@@ -230,8 +244,8 @@ def compile_pattern(pattern: str) -> re.Pattern[str]:
             f"AllowedPattern may be at most {MAX_ALLOWED_PATTERN} characters.",
         )
     try:
-        compiled = re.compile(pattern)
-    except re.error as exc:
+        compiled = regex.compile(pattern)
+    except (regex.error, RecursionError, OverflowError, ValueError) as exc:
         raise fail(
             "InvalidAllowedPatternException",
             f"AllowedPattern is not a valid regular expression: {exc}.",

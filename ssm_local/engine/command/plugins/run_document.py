@@ -5,7 +5,10 @@ command's document resolver (the registry, then the bundled library); ``LocalPat
 on the node (a relative path resolves under the node's downloads directory; a directory holding a
 single document is accepted, as aws:downloadContent of an SSMDocument writes one). The document's
 own parameters are resolved from ``documentParameters`` (a map, or JSON/YAML text; null values
-are dropped) and checked before anything runs. Nesting is limited to three levels, as in the
+are dropped) and checked as they stand before anything runs: they were substituted by the outer
+step, so ``{{`` in them is data (only ``{{ssm:name}}`` references are read, from the node's
+Parameter Store, as the agent reads them, and so are the nested document's ``{{ssm:...}}``
+defaults). Nesting is limited to three levels, as in the
 agent; ``AWS-Noop`` succeeds without running anything. The nested document runs through
 ``StepContext.run_document``, with the plugin table of the outer one. A cancel or the overall
 timeout while a LocalPath document is read ends the step Cancelled or TimedOut.
@@ -20,7 +23,7 @@ from typing import Any
 import yaml
 
 from ssm_local import documents
-from ssm_local.documents.parameters import resolve_parameters
+from ssm_local.documents.parameters import SsmResolver, resolve_parameters
 from ssm_local.engine.command.plugins.base import (
     FAILED,
     SUCCESS,
@@ -30,7 +33,7 @@ from ssm_local.engine.command.plugins.base import (
     time_left,
 )
 from ssm_local.engine.executors.base import InvocationRequest
-from ssm_local.grammar.errors import DocumentError, ParameterError
+from ssm_local.grammar.errors import ApiError, DocumentError, ParameterError
 
 MAX_DOCUMENT_DEPTH = 3
 """aws:runDocument nesting limit (the agent's)."""
@@ -65,6 +68,24 @@ def _parameters(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ParameterError("documentParameters must be a map of parameter names to values")
     return {k: v for k, v in value.items() if v is not None}
+
+
+def _store_resolver(ctx: StepContext) -> SsmResolver | None:
+    """``{{ssm:name}}`` in the nested document's defaults, read from the node's Parameter Store
+    (a StringList as a list); ``ParameterError`` (ParameterNotFound) when it cannot be read."""
+    store = ctx.node.parameter_store
+    if store is None:
+        return None
+
+    def resolve(name: str) -> Any:
+        try:
+            parameter = store.get_parameter(name)
+        except ApiError as exc:
+            raise ParameterError(f"{{{{ssm:{name}}}}} cannot be resolved: {exc.message}",
+                                 code="ParameterNotFound") from None
+        return parameter.value.split(",") if parameter.type == "StringList" else parameter.value
+
+    return resolve
 
 
 async def _read_local(ctx: StepContext, path: str) -> tuple[str, str]:
@@ -124,8 +145,11 @@ async def run_document(ctx: StepContext) -> PluginResult:
         errors = [d for d in documents.validate(document) if d.is_error]
         if errors:
             return _fail(ctx, f"{path} is not valid: " + errors[0].format_text())
+        # documentParameters were rendered by the outer step: concrete values, checked as they
+        # stand ({{ssm:name}} in them resolved first, as the agent's runDocument does).
         parameters = resolve_parameters(document.parameters,
-                                        _parameters(inputs.get("documentParameters")))
+                                        _parameters(inputs.get("documentParameters")),
+                                        resolve_ssm=_store_resolver(ctx))
     except _Interrupted as stop:
         return PluginResult(ctx.step.name, ctx.step.action, stop.status, stop.details, stop.code,
                             started, ctx.node.clock.now())
