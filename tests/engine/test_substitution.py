@@ -18,10 +18,12 @@ from ssm_local.engine.command.plugins.base import NodeContext
 from ssm_local.engine.executors.base import InvocationRequest
 from ssm_local.engine.executors.mock import MockExecutor
 from ssm_local.engine.substitution import (
+    MISSING,
     SsmReferenceError,
     go_expand,
     go_json,
     render,
+    render_step_inputs,
     resolve_ssm_references,
 )
 from ssm_local.grammar.errors import ApiError
@@ -256,3 +258,61 @@ def test_the_user_guide_example_runs_for_real(tmp_path: Path) -> None:
         invocation = engine.commands.get_command_invocation(handle.command_id, node)
     assert result["Status"] == "Success"
     assert invocation["StandardOutputContent"] == "hello world\npid marker $$\n"
+
+
+# -- render_step_inputs: parameters and {{ssm:...}} in one pass -------------------------------
+
+
+def _no_parameters(ref: Any) -> Any:
+    return MISSING
+
+
+@pytest.mark.parametrize(("inputs", "expected"), [
+    ({"runCommand": ["echo {{ssm:/app/greeting}}", "echo {{ ssm:/app/greeting }}!"],
+      "workingDirectory": "/tmp/{{ssm:/app/greeting}}"},
+     {"runCommand": ["echo hello", "echo hello!"], "workingDirectory": "/tmp/hello"}),
+    ({"runCommand": ["pwd", " {{ssm:/app/commands}} ", "echo {{ssm:/app/greeting}}"]},
+     {"runCommand": ["pwd", "ls", "echo a,b", "date", "echo hello"]}),
+    ({"sourceInfo": "{{ssm-secure:token}}", "runCommand": ["awk '{{print $1}}'", "echo $$1"]},
+     {"sourceInfo": "{{ssm-secure:token}}", "runCommand": ["awk '{{print $1}}'", "echo $$1"]}),
+])
+def test_render_step_inputs_resolves_as_the_agent_does(inputs: dict[str, Any],
+                                                       expected: dict[str, Any]) -> None:
+    assert render_step_inputs(inputs, _no_parameters, STORE) == expected
+
+
+@pytest.mark.parametrize(("inputs", "message"), [
+    ({"runCommand": ["echo {{ssm:/app/commands}}"]},
+     "SSM parameter /app/commands of type StringList cannot be used as a String"),
+    ({"runCommand": "{{ssm:/app/commands}}"},
+     "SSM parameter /app/commands of type StringList cannot be used as a String"),
+    ({"runCommand": ["echo {{ssm:/app/secret}}"]},
+     "Parameters [/app/secret] of type SecureString are not supported"),
+    ({"runCommand": ["echo {{ssm:/app/none}}"]}, "Input contains invalid parameters [/app/none]"),
+])
+def test_render_step_inputs_refuses_as_the_agent_does(inputs: dict[str, Any], message: str) -> None:
+    with pytest.raises(SsmReferenceError) as caught:
+        render_step_inputs(inputs, _no_parameters, STORE)
+    assert caught.value.message == message
+
+
+def test_text_a_value_brings_in_is_never_expanded() -> None:
+    store = FakeStore(StoredParameter("/app/a", "String", "{{ssm:/app/greeting}} {{ P }} $1"),
+                      *STORE.parameters.values())
+    values = {"P": "{{ssm:/app/greeting}} {{ P }} $$"}
+
+    def lookup(ref: Any) -> Any:
+        return values.get(getattr(ref, "name", ""), MISSING)
+
+    inputs = {"runCommand": ["echo {{ P }}|{{ssm:/app/a}}|{{ssm:/app/greeting}}"], "whole": "{{ P }}"}
+    assert render_step_inputs(inputs, lookup, store) == {
+        "runCommand": ["echo {{ssm:/app/greeting}} {{ P }} $|{{ssm:/app/greeting}} {{ P }} $1|hello"],
+        "whole": "{{ssm:/app/greeting}} {{ P }} $$"}
+    assert store.reads == ["/app/a", "/app/greeting"]
+
+
+def test_render_step_inputs_without_a_store_refuses_a_reference() -> None:
+    with pytest.raises(SsmReferenceError, match="no Parameter Store"):
+        render_step_inputs({"runCommand": ["echo {{ssm:/app/greeting}}"]}, _no_parameters, None)
+    assert render_step_inputs({"runCommand": ["echo hi"]}, _no_parameters, None) == {
+        "runCommand": ["echo hi"]}

@@ -146,10 +146,14 @@ def registry_lookup(registry: DocumentRegistryReader) -> DocumentLookup:
 
 def parameter_store_value(parameters: ParameterReader) -> SsmResolver:
     """Resolves ``{{ssm:name}}`` through the Parameter Store; a StringList becomes a list. The
-    store's errors pass through (``ApiError`` ParameterNotFound)."""
+    store's errors pass through (``ApiError`` ParameterNotFound); a SecureString is refused with
+    the agent's message (``ParameterError`` InvalidParameters), never inserted."""
 
     def value(name: str) -> Any:
         parameter = parameters.get_parameter(name)
+        if parameter.type == "SecureString":
+            raise ParameterError(f"Parameters [{parameter.name}] of type SecureString are not "
+                                 "supported", code="InvalidParameters")
         return parameter.value.split(",") if parameter.type == "StringList" else parameter.value
 
     return value

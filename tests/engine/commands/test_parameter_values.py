@@ -105,3 +105,15 @@ def test_a_supplied_ssm_reference_is_checked_after_it_is_resolved(
         engine.send_command(path, parameters={"Message": "{{ssm:/app/word}}"})
     with pytest.raises(ParameterError, match="value 'say not a word!' does not match"):
         engine.send_command(path, parameters={"Message": "say {{ssm:/app/word}}"})
+
+
+@pytest.mark.parametrize("value", ["{{ssm:/app/secret}}", "say {{ssm:/app/secret}}"])
+def test_a_secure_string_reference_in_a_value_is_refused(
+        engine: Engine, write_doc: Callable[..., str], value: str) -> None:
+    engine.parameters.put_parameter("/app/secret", "hunter2", type="SecureString")
+    path = write_doc(echo_document({}))
+    with pytest.raises(ParameterError) as info:  # as the agent refuses it; never the ciphertext
+        engine.send_command(path, parameters={"Message": value})
+    assert (info.value.code, info.value.message) == (
+        "InvalidParameters", "Parameters [/app/secret] of type SecureString are not supported")
+    assert engine.commands.list_commands()["Commands"] == []

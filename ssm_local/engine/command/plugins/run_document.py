@@ -83,6 +83,9 @@ def _store_resolver(ctx: StepContext) -> SsmResolver | None:
         except ApiError as exc:
             raise ParameterError(f"{{{{ssm:{name}}}}} cannot be resolved: {exc.message}",
                                  code="ParameterNotFound") from None
+        if parameter.type == "SecureString":
+            raise ParameterError(f"Parameters [{parameter.name}] of type SecureString are not "
+                                 "supported", code="InvalidParameters")
         return parameter.value.split(",") if parameter.type == "StringList" else parameter.value
 
     return resolve
