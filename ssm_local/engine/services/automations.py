@@ -344,13 +344,18 @@ class AutomationService:
             raise _fail("InvalidAutomationExecutionParametersException",
                         f"TargetParameterName {target_parameter_name} is not a parameter of "
                         f"{name}")
+        # The caller's values travel as the parent's parameters, each input one whole
+        # placeholder: inserted once as data, never read as the parent's template text.
+        supplied: dict[str, Any] = {"RuntimeParameters": dict(parameters or {})}
+        declared: dict[str, Any] = {"RuntimeParameters": {"type": "StringMap"}}
         inputs: dict[str, Any] = {"DocumentName": name, "DocumentVersion": version,
-                                  "RuntimeParameters": dict(parameters or {})}
-        if target_maps is not None:
-            inputs["TargetMaps"] = target_maps
-        else:
+                                  "RuntimeParameters": "{{ RuntimeParameters }}"}
+        key = "TargetMaps" if target_maps is not None else "Targets"
+        supplied[key] = target_maps if target_maps is not None else targets or []
+        declared[key] = {"type": "MapList"}
+        inputs[key] = "{{ " + key + " }}"
+        if target_maps is None:
             inputs["TargetParameterName"] = target_parameter_name
-            inputs["Targets"] = targets or []
         if max_concurrency is not None:
             inputs["MaxConcurrency"] = str(max_concurrency)
         if max_errors is not None:
@@ -358,10 +363,11 @@ class AutomationService:
         parent = documents.load(json.dumps({
             "schemaVersion": "0.3",
             "description": f"Rate-controlled execution of {name}",
+            "parameters": declared,
             "mainSteps": [{"name": "ExecuteAutomationForTargets",
                            "action": "aws:executeAutomation", "inputs": inputs}],
         }), source=name)
-        return self.start(parent, {}, document_name=name, document_version=version,
+        return self.start(parent, supplied, document_name=name, document_version=version,
                           aws_endpoint_url=aws_endpoint_url)
 
     def _substitute_defaults(self, document: Document, values: dict[str, Any],

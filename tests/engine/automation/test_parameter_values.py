@@ -88,3 +88,22 @@ def test_a_template_in_a_supplied_value_reaches_the_script_as_written(tmp_path: 
     assert nested["AutomationExecutionStatus"] == "Success"
     [child] = [e for e in service.list() if e.get("ParentAutomationExecutionId")]
     assert service.get(child["AutomationExecutionId"])["Outputs"]["echo.Result"] == [value]
+
+
+def test_rate_controlled_values_are_data(tmp_path: Path) -> None:
+    """A rate-controlled start's runtime parameters and target values reach each child as
+    written, never expanded as the parent's own template text."""
+    service = service_with(tmp_path, {"Child": echo_runbook({"allowedPattern": "^[^;]*$"})})
+    value = "{{ automation:EXECUTION_ID }} {{ global:REGION }} $$"
+    handle = service.start_with_targets("Child", {"Other": value}, target_parameter_name="Item",
+                                        targets=[{"Key": "ParameterValues", "Values": [value]}])
+    assert asyncio.run(handle.run())["AutomationExecutionStatus"] == "Success"
+    [child] = [service.get(e["AutomationExecutionId"]) for e in service.list()
+               if e.get("ParentAutomationExecutionId")]
+    assert child["Parameters"] == {"Item": [value], "Other": [value]}
+    assert child["Outputs"]["echo.Result"] == [value]
+    refused = service.start_with_targets("Child", {}, target_parameter_name="Item",
+                                         targets=[{"Key": "ParameterValues", "Values": [VALUE]}])
+    failed = asyncio.run(refused.run())
+    assert failed["AutomationExecutionStatus"] == "Failed"
+    assert "does not match the allowed pattern" in failed["FailureMessage"]
