@@ -35,6 +35,26 @@ FILE_MODE = 0o600
 """The mode of the SQLite store file; SQLite gives its ``-wal``/``-shm`` files the same mode."""
 
 _log = logging.getLogger(__name__)
+_OWN_STATE: set[str] = set()
+"""Paths registered with :func:`protect_own_state` (store files, homes) in this process."""
+
+
+def protect_own_state(path: str | Path) -> None:
+    """Add ``path`` (a file, or a directory and everything below it) to :func:`own_state_paths`.
+    The store registers its SQLite files; ``Engine`` registers its home."""
+    _OWN_STATE.add(os.path.realpath(os.path.expanduser(path)))
+
+
+def own_state_paths(environ: Mapping[str, str] | None = None) -> tuple[str, ...]:
+    """The paths of ssm-local's own state, which no document may read: ``$SSM_LOCAL_HOME``,
+    ``$SSM_LOCAL_KEYRING``, every SQLite store this process opened (with its ``-wal``, ``-shm``
+    and ``-journal`` files) and every registered home. Resolved, absolute; a directory covers
+    everything below it."""
+    env = os.environ if environ is None else environ
+    paths = {os.path.realpath(ssm_local_home(env)), *_OWN_STATE}
+    if env.get("SSM_LOCAL_KEYRING"):
+        paths.add(os.path.realpath(os.path.expanduser(env["SSM_LOCAL_KEYRING"])))
+    return tuple(sorted(paths))
 
 
 class StoreConflict(StoreError):
@@ -269,6 +289,8 @@ def _prepare_private_file(path: Path) -> None:
     docs/decisions.md, "Security"). Raises ``StoreError`` (``StoreUnavailable``) when the directory
     or the file cannot be created.
     """
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        protect_own_state(f"{path}{suffix}")
     try:
         path.parent.mkdir(mode=HOME_MODE, parents=True, exist_ok=True)
         home = ssm_local_home()
