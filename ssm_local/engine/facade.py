@@ -21,7 +21,7 @@ from ssm_local.engine.clock import Clock, SystemClock
 from ssm_local.engine.services.keyring import KeyRing
 from ssm_local.engine.services.parameters import ParameterStore
 from ssm_local.engine.store import Store, ssm_local_home
-from ssm_local.engine.store.database import default_store_url
+from ssm_local.engine.store.database import default_store_url, protect_own_state
 
 if TYPE_CHECKING:
     from ssm_local.documents.model import Document
@@ -66,6 +66,7 @@ class Engine:
         """
         env: Mapping[str, str] = os.environ if environ is None else environ
         self.home = Path(home).expanduser() if home is not None else ssm_local_home(env)
+        protect_own_state(self.home)  # no document may read it (aws:downloadContent file://)
         if url is None:
             url = default_store_url({**env, "SSM_LOCAL_HOME": str(self.home)})
         self.region = region

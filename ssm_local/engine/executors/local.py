@@ -43,6 +43,7 @@ from .base import (
     utc_now,
     wait_for_end,
 )
+from .private import check_private_directory
 
 __all__ = ["LocalExecutor"]
 
@@ -117,6 +118,9 @@ class LocalExecutor:
             )
         script_path = None
         try:
+            refused = check_private_directory(script_dir)
+            if refused is not None:
+                return ProcessResult.failure(ProcessOutcome.ERROR, refused, started_at=started_at)
             if request.script is not None:
                 script_path = os.path.join(script_dir, request.script_filename)
                 _write_new_file(script_path, request.script.encode("utf-8"),

@@ -494,8 +494,9 @@ def _reason(exc: BaseException) -> str:
 
 _WRAPPER = (
     'umask 077; d="{directory}"; '
-    'f() {{ printf "ssm-local-{token}: %s\\n" "$1" >&2; rm -rf "$d"; exit {failed}; }}; '
-    'mkdir "$d" 2>/dev/null || f "could not create the script directory $d on the node"; '
+    'g() {{ printf "ssm-local-{token}: %s\\n" "$1" >&2; exit {failed}; }}; f() {{ rm -rf "$d"; g "$1"; }}; '
+    'mkdir -m 700 "$d" 2>/dev/null || g "could not create the script directory $d on the node"; '
+    '[ -d "$d" ] && [ ! -L "$d" ] && [ -O "$d" ] || g "refusing to use $d: not a directory of this user"; '
     'head -c {setup_size} > "$d/setup" || f "could not write the script to $d on the node"; '
     '. "$d/setup"; '
     'head -c {script_size} > "$d/{script_name}" || f "could not write the script to $d"; '

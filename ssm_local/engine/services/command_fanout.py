@@ -226,6 +226,7 @@ class FanOut:
             node_id=node.node_id, executor=executor, command_id=prepared.command_id,
             platform=node.platform_type, region=self.region,
             work_dir=self.nodes.work_dir(node, prepared.command_id),
+            work_root=self.nodes.work_root(node),
             resolve_document=self.resolve_document, cancel=prepared.node_cancel[node.node_id],
             on_output=sink, clock=self.clock, parameter_store=self.parameter_store,
             deadline=(loop.time() + prepared.timeout_seconds

@@ -427,15 +427,24 @@ class NodeRegistry:
     def work_dir(self, node: Node, command_id: str) -> str:
         """The orchestration directory of one command on ``node`` (downloads go below it)."""
         if node.kind == "ssh":
-            user = node.username or "ssm-local"
-            return f"/tmp/ssm-local-{user}/orchestration/{node.node_id}/{command_id}"
+            return f"{self.work_root(node)}/orchestration/{node.node_id}/{command_id}"
         if node.kind == "plugin":
             return f"/tmp/ssm-local/orchestration/{node.node_id}/{command_id}"
+        return os.path.join(self.work_root(node), node.node_id, command_id)
+
+    def work_root(self, node: Node) -> str:
+        """The directory on ``node`` that everything down to a command's work_dir is kept
+        private under (created 0700 and checked before use): ``/tmp/ssm-local-<user>`` on SSH
+        nodes, ``/tmp/ssm-local`` on plugin nodes, ``$SSM_LOCAL_HOME/orchestration`` here."""
+        if node.kind == "ssh":
+            return f"/tmp/ssm-local-{node.username or 'ssm-local'}"
+        if node.kind == "plugin":
+            return "/tmp/ssm-local"
         if self._local_base is None:
             home = self.home if self.home is not None else Path(
                 os.environ.get("SSM_LOCAL_HOME") or "~/.ssm-local").expanduser()
             self._local_base = os.path.join(str(home), "orchestration")
-        return os.path.join(self._local_base, node.node_id, command_id)
+        return self._local_base
 
     # --- internals -----------------------------------------------------------------------------
 

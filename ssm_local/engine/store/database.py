@@ -11,8 +11,10 @@ URLs never appear in messages.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
+import stat
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,6 +29,32 @@ from ssm_local.grammar.errors import StoreError
 
 DEFAULT_HOME = "~/.ssm-local"
 SQLITE_FILE = "store.db"
+HOME_MODE = 0o700
+"""The mode of ``$SSM_LOCAL_HOME`` (and of any directory the store creates)."""
+FILE_MODE = 0o600
+"""The mode of the SQLite store file; SQLite gives its ``-wal``/``-shm`` files the same mode."""
+
+_log = logging.getLogger(__name__)
+_OWN_STATE: set[str] = set()
+"""Paths registered with :func:`protect_own_state` (store files, homes) in this process."""
+
+
+def protect_own_state(path: str | Path) -> None:
+    """Add ``path`` (a file, or a directory and everything below it) to :func:`own_state_paths`.
+    The store registers its SQLite files; ``Engine`` registers its home."""
+    _OWN_STATE.add(os.path.realpath(os.path.expanduser(path)))
+
+
+def own_state_paths(environ: Mapping[str, str] | None = None) -> tuple[str, ...]:
+    """The paths of ssm-local's own state, which no document may read: ``$SSM_LOCAL_HOME``,
+    ``$SSM_LOCAL_KEYRING``, every SQLite store this process opened (with its ``-wal``, ``-shm``
+    and ``-journal`` files) and every registered home. Resolved, absolute; a directory covers
+    everything below it."""
+    env = os.environ if environ is None else environ
+    paths = {os.path.realpath(ssm_local_home(env)), *_OWN_STATE}
+    if env.get("SSM_LOCAL_KEYRING"):
+        paths.add(os.path.realpath(os.path.expanduser(env["SSM_LOCAL_KEYRING"])))
+    return tuple(sorted(paths))
 
 
 class StoreConflict(StoreError):
@@ -99,7 +127,7 @@ class Store:
         if self.dialect == "sqlite":
             database = parsed.database
             if database and database != ":memory:" and not database.startswith("file:"):
-                Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+                _prepare_private_file(Path(database).expanduser())
             engine = sa.create_engine(
                 parsed, echo=echo, connect_args={"timeout": 30, "check_same_thread": False}
             )
@@ -250,6 +278,45 @@ def _rollback(raw: Any) -> None:
 
 def _is_integrity(orig: BaseException | None) -> bool:
     return orig is not None and any(c.__name__ == "IntegrityError" for c in type(orig).__mro__)
+
+
+def _prepare_private_file(path: Path) -> None:
+    """Create the store file's directory (0700) and the file itself (0600) before SQLite opens it.
+
+    SQLite creates its ``-wal`` and ``-shm`` files with the mode of the database file, so they are
+    0600 too. An existing store file (and its ``-wal``/``-shm``) with group or other bits is
+    tightened to 0600 when this user owns it, and so is ``$SSM_LOCAL_HOME`` itself to 0700 (see
+    docs/decisions.md, "Security"). Raises ``StoreError`` (``StoreUnavailable``) when the directory
+    or the file cannot be created.
+    """
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        protect_own_state(f"{path}{suffix}")
+    try:
+        path.parent.mkdir(mode=HOME_MODE, parents=True, exist_ok=True)
+        home = ssm_local_home()
+        if path.parent.resolve() == home.resolve():
+            _tighten(home, HOME_MODE)
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, FILE_MODE))
+        except FileExistsError:
+            for existing in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+                _tighten(existing, FILE_MODE)
+    except OSError as exc:
+        raise StoreError(f"cannot create the store {path}: {exc.strerror or exc}",
+                         code="StoreUnavailable") from None
+
+
+def _tighten(path: Path, mode: int) -> None:
+    """Take group and other bits off ``path`` when this user owns it; warn that it was needed."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return
+    if info.st_uid != os.getuid() or not stat.S_IMODE(info.st_mode) & 0o077:
+        return
+    _log.warning("ssm-local: %s was mode %o, readable by other users; set to %o",
+                 path, stat.S_IMODE(info.st_mode), mode)
+    os.chmod(path, mode)
 
 
 def _tune_sqlite(engine: Engine) -> None:

@@ -92,6 +92,22 @@ def _payload(value: object) -> tuple[object, str | None]:
     return json.loads(text), None
 
 
+def attachment_path(directory: str, name: str) -> Path | str:
+    """The file an ``Attachment`` names inside the attachments ``directory``, or why it is refused.
+
+    The name is resolved with every symlink followed; a result outside the resolved directory
+    (``../x.py``, an absolute path, a symlink leading out) is refused, as is a missing file.
+    """
+    root = Path(directory).resolve()
+    path = (root / name).resolve()
+    if not path.is_relative_to(root) or path == root:
+        return (f"attachment {name!r} is outside the attachments directory {root}; "
+                "an Attachment must name a file inside it")
+    if not path.is_file():
+        return f"attachment {root / name} does not exist"
+    return path
+
+
 async def handler(ctx: ActionContext) -> ActionResult:
     if ctx.cancel.is_set():
         return cancelled(ctx)
@@ -130,11 +146,10 @@ async def _run(ctx: ActionContext) -> ActionResult:
             return ActionResult.failed(
                 "the step uses an Attachment but no attachments directory was given "
                 "(ssm-local run --attachments DIR)", failure_type="Verification")
-        path = Path(ctx.attachments_dir) / str(inputs["Attachment"])
-        if not path.is_file():
-            return ActionResult.failed(f"attachment {path} does not exist",
-                                       failure_type="Verification")
-        request["attachment"] = str(path)
+        found = attachment_path(ctx.attachments_dir, str(inputs["Attachment"]))
+        if isinstance(found, str):
+            return ActionResult.failed(found, failure_type="Verification")
+        request["attachment"] = str(found)
     else:
         return ActionResult.failed("aws:executeScript needs Script or Attachment",
                                    failure_type="Verification")

@@ -45,6 +45,7 @@ __all__ = [
     "StepContext",
     "interrupted",
     "time_left",
+    "work_dir_guard",
 ]
 
 OutputSink = Callable[[str, str, bytes], None]
@@ -71,6 +72,10 @@ class NodeContext:
     region: str = "us-east-1"
     work_dir: str = "/tmp/ssm-local"
     """The orchestration directory on the node; downloads go to ``<work_dir>/downloads``."""
+    work_root: str | None = None
+    """The directory (``work_dir`` or one of its parents) from which every directory down to
+    ``work_dir`` must be private to the node's user (created 0700, owned, checked; see
+    ``ssm_local.engine.executors.private``); ``None`` means ``work_dir`` itself."""
     resolve_document: DocumentResolver | None = None
     cancel: asyncio.Event = field(default_factory=asyncio.Event)
     on_output: OutputSink | None = None
@@ -103,6 +108,18 @@ class StepContext:
 
 CommandPlugin = Callable[[StepContext], Awaitable[PluginResult]]
 """A Command plugin: ``await plugin(ctx)`` runs one step and returns its ``PluginResult``."""
+
+
+def work_dir_guard(node: NodeContext, directory: str) -> tuple[str, dict[str, str]]:
+    """Script lines, and the environment they read, that create or check every directory from
+    ``node.work_root`` down to ``directory`` (``work_dir`` or below it) as private to the node's
+    user, or print why one is refused and exit 1. Prepend them to a script that uses the
+    directory; see ``ssm_local.engine.executors.private``."""
+    from ssm_local.engine.executors.private import private_directory_script
+
+    environment = {"SSM_LOCAL_WORK_ROOT": node.work_root or node.work_dir,
+                   "SSM_LOCAL_WORK_DIR": directory}
+    return private_directory_script("SSM_LOCAL_WORK_ROOT", "SSM_LOCAL_WORK_DIR"), environment
 
 
 def time_left(node: NodeContext, seconds: float) -> float:

@@ -31,6 +31,7 @@ from ssm_local.engine.command.plugins.base import (
     StepContext,
     interrupted,
     time_left,
+    work_dir_guard,
 )
 from ssm_local.engine.executors.base import InvocationRequest
 from ssm_local.grammar.errors import ApiError, DocumentError, ParameterError
@@ -92,9 +93,13 @@ def _store_resolver(ctx: StepContext) -> SsmResolver | None:
 
 
 async def _read_local(ctx: StepContext, path: str) -> tuple[str, str]:
+    guard, environment = "", {"SSM_LOCAL_PATH": path}
     if not posixpath.isabs(path):
-        path = posixpath.join(ctx.node.work_dir, "downloads", path)
-    script = (
+        downloads = posixpath.join(ctx.node.work_dir, "downloads")
+        path = environment["SSM_LOCAL_PATH"] = posixpath.join(downloads, path)
+        guard, guard_environment = work_dir_guard(ctx.node, downloads)
+        environment.update(guard_environment)
+    script = guard + (
         'p="$SSM_LOCAL_PATH"\n'
         'if [ -d "$p" ]; then\n'
         '  set -- "$p"/*.json "$p"/*.yaml "$p"/*.yml\n'
@@ -104,7 +109,7 @@ async def _read_local(ctx: StepContext, path: str) -> tuple[str, str]:
         'printf "%s\\n" "$p"; cat -- "$p"\n'
     )
     result = await ctx.node.executor.run(
-        InvocationRequest(script=script, environment={"SSM_LOCAL_PATH": path},
+        InvocationRequest(script=script, environment=environment,
                           timeout_seconds=time_left(ctx.node, READ_TIMEOUT),
                           script_filename="_read_document.sh"),
         cancel=ctx.node.cancel,

@@ -26,6 +26,7 @@ from ssm_local.engine.command.plugins.base import (
     PluginResult,
     StepContext,
     time_left,
+    work_dir_guard,
 )
 from ssm_local.engine.executors.base import InvocationRequest, ProcessOutcome, ProcessResult
 
@@ -83,10 +84,20 @@ async def run_script(ctx: StepContext, interpreter: tuple[str, ...], filename: s
         "AWS_SSM_INSTANCE_ID": node.node_id,
         "AWS_SSM_REGION_NAME": node.region,
     }
+    directory = working_directory(ctx)
+    if directory is not None and directory.startswith(node.work_dir + "/"):
+        # Under the orchestration directory: made private (or refused) before the script runs.
+        guard, guard_environment = work_dir_guard(node, posixpath.join(node.work_dir, "downloads"))
+        checked = await node.executor.run(
+            InvocationRequest(script=guard, environment=guard_environment, timeout_seconds=timeout,
+                              script_filename="_work_dir.sh"),
+            cancel=node.cancel)
+        if not checked.ok:
+            return checked, to_plugin_result(ctx, checked)
     request = InvocationRequest(
         script=script_lines(ctx.inputs),
         interpreter=interpreter,
-        working_directory=working_directory(ctx),
+        working_directory=directory,
         environment=environment,
         timeout_seconds=timeout,
         script_filename=filename,

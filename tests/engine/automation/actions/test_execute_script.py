@@ -95,3 +95,21 @@ def test_timeout_kills_the_script_and_its_children() -> None:
 
     left = subprocess.run(["pgrep", "-f", marker], capture_output=True, text=True, check=False)
     assert left.stdout.strip() == ""
+
+
+@pytest.mark.parametrize("attachment", ["../outside.py", "link.py", "sub/../../outside.py", "ABSOLUTE"])
+def test_attachment_outside_the_directory_is_refused(tmp_path: Path, attachment: str) -> None:
+    marker = tmp_path / "imported"
+    (tmp_path / "outside.py").write_text(
+        f"open({str(marker)!r}, 'w').close()\ndef run(events, context):\n    return 'ran'\n")
+    attachments = tmp_path / "attachments"
+    (attachments / "sub").mkdir(parents=True)
+    (attachments / "link.py").symlink_to(tmp_path / "outside.py")
+    if attachment == "ABSOLUTE":
+        attachment = str(tmp_path / "outside.py")
+    result = _run({"Runtime": "python3.11", "Handler": "outside.run", "Attachment": attachment},
+                  attachments=attachments)
+    assert result.status == "Failed"
+    assert (result.failure_message or "").startswith(
+        f"attachment {attachment!r} is outside the attachments directory {attachments.resolve()}")
+    assert not marker.exists()

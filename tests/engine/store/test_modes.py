@@ -1,0 +1,74 @@
+"""SSM_LOCAL_HOME is private to its user: the home 0700, the store and its WAL/SHM files 0600."""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ssm_local.engine.facade import Engine
+from ssm_local.engine.store import Store
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.fixture()
+def loose_umask() -> Iterator[None]:
+    previous = os.umask(0o022)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+def test_a_new_home_is_0700_and_its_files_0600(tmp_path: Path, loose_umask: None,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path / "home"
+    monkeypatch.setenv("SSM_LOCAL_HOME", str(home))
+    monkeypatch.delenv("SSM_LOCAL_DB", raising=False)
+    monkeypatch.delenv("SSM_LOCAL_KEYRING", raising=False)
+    engine = Engine()
+    try:
+        engine.parameters.put_parameter("/secret", "s3cr3t", type="SecureString")
+        assert _mode(home) == 0o700
+        files = sorted(p.name for p in home.iterdir() if p.is_file())
+        assert {"store.db", "store.db-wal", "store.db-shm", "keyring.json"} <= set(files)
+        assert {name: _mode(home / name) for name in files} == {name: 0o600 for name in files}
+    finally:
+        engine.close()
+
+
+def test_an_existing_loose_home_and_store_are_tightened(tmp_path: Path, loose_umask: None,
+                                                         monkeypatch: pytest.MonkeyPatch,
+                                                         caplog: pytest.LogCaptureFixture) -> None:
+    home = tmp_path / "home"
+    home.mkdir(mode=0o755)
+    (home / "store.db").touch(mode=0o644)
+    monkeypatch.setenv("SSM_LOCAL_HOME", str(home))
+    with caplog.at_level(logging.WARNING):
+        store = Store(f"sqlite:///{home / 'store.db'}")
+    store.close()
+    assert _mode(home) == 0o700
+    assert _mode(home / "store.db") == 0o600
+    assert f"{home} was mode 755, readable by other users; set to 700" in caplog.text
+
+
+def test_a_store_elsewhere_gets_a_private_file_but_its_directory_is_left_alone(
+        tmp_path: Path, loose_umask: None) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o755)
+    store = Store(str(shared / "x.db"))
+    try:
+        with store.write() as conn:
+            conn.exec_driver_sql("CREATE TABLE t (x)")
+        assert _mode(shared) == 0o755
+        assert _mode(shared / "x.db") == 0o600
+        assert _mode(shared / "x.db-wal") == 0o600
+    finally:
+        store.close()
