@@ -65,6 +65,7 @@ class Engine:
         ``{**BUILTIN_ACTIONS, "aws:myAction": handler}`` to add or replace actions.
         """
         env: Mapping[str, str] = os.environ if environ is None else environ
+        self._environ = env
         self.home = Path(home).expanduser() if home is not None else ssm_local_home(env)
         protect_own_state(self.home)  # no document may read it (aws:downloadContent file://)
         if url is None:
@@ -132,6 +133,7 @@ class Engine:
     def automations(self) -> AutomationService:
         """Automation executions: start, run, signal, stop, read, resume (made on first use)."""
         if self._automations is None:
+            from ssm_local.engine.automation.approvers import default_identity
             from ssm_local.engine.services.automations import AutomationService
             from ssm_local.engine.services.resolution import parameter_store_value, registry_content
 
@@ -141,7 +143,8 @@ class Engine:
             service = AutomationService(
                 self.store, region=self.region, account_id=self.account_id,
                 resolve_document=resolve_document, resolve_ssm=resolve_ssm,
-                actions=self._actions, commands=self, clock=self.clock)
+                actions=self._actions, commands=self, clock=self.clock,
+                identity=default_identity(self._environ))
             service.automations = service  # aws:executeAutomation's children run here too
             self._automations = service
         return self._automations

@@ -298,19 +298,25 @@ class TimerFired:
 class Signal:
     """A SendAutomationSignal (Approve, Reject, Resume, StartStep, StopStep) or a
     StopAutomationExecution (``Cancel``) taken into the history; ``payload`` in AWS's
-    shape (``{"Comment": ["..."]}``)."""
+    shape (``{"Comment": ["..."]}``). ``identity`` is who sent it (None in histories written
+    before identities, and from callers that assert none: then Approvers are not checked)."""
 
     type: ClassVar[str] = "Signal"
     signal: str
     payload: dict[str, Any]
     at: str
+    identity: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"type": "Signal", "signal": self.signal, "payload": self.payload, "at": self.at}
+        data = {"type": "Signal", "signal": self.signal, "payload": self.payload, "at": self.at}
+        if self.identity is not None:
+            data["identity"] = self.identity
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Signal:
-        return cls(signal=data["signal"], payload=data.get("payload") or {}, at=data["at"])
+        return cls(signal=data["signal"], payload=data.get("payload") or {}, at=data["at"],
+                   identity=data.get("identity"))
 
 
 @dataclass(frozen=True, slots=True)

@@ -55,6 +55,9 @@ class EventLog(Protocol):
 
 
 ALWAYS = frozenset({"Cancel", "StopStep"})
+SENDER_KEY = "ssm-local:identity"
+"""Where a stored signal's payload carries who sent it (taken out into ``Signal.identity``; no
+AWS payload key has a colon)."""
 ACCEPTED_WHILE = {
     "pause": ALWAYS | {"Resume"},
     "approve": ALWAYS | {"Approve", "Reject"},
@@ -160,8 +163,11 @@ class AutomationRunner:
                                              accepted_signals(self.state)):
             found = True
             for signal_type, payload in taken:
+                payload = dict(payload)
+                sender = payload.pop(SENDER_KEY, None)
                 self.commit(Signal(signal=signal_type, payload=payload,
-                                   at=iso(self.clock.now())))
+                                   at=iso(self.clock.now()),
+                                   identity=sender if isinstance(sender, str) else None))
                 if signal_type in ALWAYS:
                     self._cancel.set()
         return found

@@ -15,6 +15,7 @@ from typing import Any
 
 from ssm_local.documents.graph import step_target
 from ssm_local.documents.model import Document, Step
+from ssm_local.engine.automation.approvers import approvers_of, is_approver
 from ssm_local.engine.automation.events import (
     Event,
     Finished,
@@ -384,7 +385,12 @@ def _apply_signal(document: Document, state: ExecutionState, event: Signal) -> N
         state.cursor = wanted
         state.interactive_next = wanted
     elif waiting.kind == "approve" and signal in ("Approve", "Reject"):
-        decision = {"Approver": _first(payload.get("Approver")) or "ssm-local-user",
+        if event.identity is not None:
+            record = state.last_record(waiting.step_name) if waiting.step_name else None
+            if not is_approver(event.identity, approvers_of(record.inputs if record else {})) or any(
+                    d["Approver"] == event.identity for d in waiting.approvals):
+                return  # not an approver, or already decided: one identity counts once
+        decision = {"Approver": event.identity or _first(payload.get("Approver")) or "ssm-local-user",
                     "Decision": "Approved" if signal == "Approve" else "Rejected",
                     "Comment": _first(payload.get("Comment")) or "",
                     "DecisionTime": event.at}

@@ -3,7 +3,8 @@
 ``run_runbook`` starts an Automation execution (StartAutomationExecution), shows each step as it
 starts and ends on standard error, and prints a summary or, with ``--output json``, the
 execution in GetAutomationExecution's shape; exit code 0 when it succeeded. ``executions list``,
-``show ID``, ``signal ID --type Approve|Reject|Resume|StartStep|StopStep``, ``stop ID`` and
+``show ID``, ``signal ID --type Approve|Reject|Resume|StartStep|StopStep [--as IDENTITY]``
+(Approve/Reject only from the step's Approvers; one identity counts once), ``stop ID`` and
 ``resume`` (continue every execution a stopped process left unfinished, in this process) read and
 steer executions in the store, from any process.
 """
@@ -48,7 +49,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     signal.add_argument("--type", required=True, choices=SIGNALS, dest="signal_type")
     signal.add_argument("--step", help="StartStep/Resume: the step to run")
     signal.add_argument("--comment", help="Approve/Reject: a comment")
-    signal.add_argument("--approver", help="Approve/Reject: who decides (default: you)")
+    signal.add_argument("--as", dest="identity", metavar="IDENTITY",
+                        help="who sends the signal; Approve/Reject must come from one of the "
+                             "step's Approvers (default: $SSM_LOCAL_IDENTITY, else your OS user)")
+    signal.add_argument("--approver", dest="identity", help=argparse.SUPPRESS)  # the old name
     signal.add_argument("--payload", help="the payload as JSON (map of lists of strings)")
     add_db_option(signal)
     signal.set_defaults(func=_signal)
@@ -118,10 +122,11 @@ def _signal(args: argparse.Namespace) -> int:
         payload["StepName"] = [args.step]
     if args.comment:
         payload["Comment"] = [args.comment]
-    if args.approver:
-        payload["Approver"] = [args.approver]
+    if args.identity is not None and not args.identity.strip():
+        raise UsageError("--as needs an identity: a user name or an IAM user or role ARN")
     with open_engine(args) as engine:
-        engine.automations.signal(args.execution_id, args.signal_type, payload)
+        engine.automations.signal(args.execution_id, args.signal_type, payload,
+                                  identity=args.identity)
     return EXIT_OK
 
 

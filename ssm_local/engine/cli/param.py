@@ -5,12 +5,14 @@ and ``tag``/``untag``/``tags``, each the AWS API call of that name. ``--json`` p
 response in AWS's shape (timestamps as ISO 8601, as the AWS CLI shows them; listing commands
 follow NextToken to the end unless ``--max-results`` asks for one page); the default output is
 readable text. ``--db URL`` (or ``SSM_LOCAL_DB``) picks the store. A value given as ``-`` is
-read from standard input, so that secrets stay out of shell history.
+read from standard input (one final newline dropped) and ``file://PATH`` reads the file's text
+whole, as the AWS CLI does, so that secrets stay out of ``ps`` and shell history.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -88,7 +90,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     put = cmds.add_parser("put", help="create a parameter or add a version (PutParameter)")
     put.add_argument("name")
-    put.add_argument("value", help="the value, or '-' to read it from standard input")
+    put.add_argument("value", help="the value; '-' reads it from standard input (one final newline "
+                                   "dropped), file://PATH from a file (kept as written); use either "
+                                   "for a SecureString, so the secret stays out of ps")
     put.add_argument("--type", choices=("String", "StringList", "SecureString"))
     put.add_argument("--description")
     put.add_argument("--key-id")
@@ -161,8 +165,53 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     tags.set_defaults(func=run_tags)
 
 
+MAX_VALUE_FILE = 1024 * 1024
+"""The most characters ``-`` or ``file://`` reads for a value (the service's own limit is 8 KB)."""
+
+
+def read_value_arg(arg: str) -> str:
+    """The parameter value an argument names: ``-`` is standard input with one final newline
+    (``\n`` or ``\r\n``) dropped; ``file://PATH`` is the file's text, read as the AWS CLI reads
+    it (``~`` and ``$VAR`` expanded, UTF-8, line endings as Python's text mode gives them, every
+    other character kept, a final newline too); ``fileb://`` is refused (binary content, where
+    the API takes text); anything else is the value itself (``https://...`` included: the AWS
+    CLI v2 does not fetch URLs). Raises ``UsageError`` when the file or stdin cannot be read,
+    is not UTF-8 or holds more than ``MAX_VALUE_FILE`` characters."""
+    if arg == "-":
+        try:
+            text = sys.stdin.read(MAX_VALUE_FILE + 1)
+        except UnicodeDecodeError:
+            raise UsageError("Error parsing parameter 'VALUE': standard input is not UTF-8 text"
+                             ) from None
+        _check_size(text, "standard input")
+        return text[:-2] if text.endswith("\r\n") else text.removesuffix("\n")
+    if arg.startswith("fileb://"):
+        raise UsageError("Error parsing parameter 'VALUE': fileb:// gives binary content and a "
+                         "parameter value is text; use file://")
+    if not arg.startswith("file://"):
+        return arg
+    path = os.path.expandvars(os.path.expanduser(arg[len("file://"):]))
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read(MAX_VALUE_FILE + 1)
+    except UnicodeDecodeError:
+        raise UsageError(f"Error parsing parameter 'VALUE': Unable to load paramfile ({path}), "
+                         "text contents could not be decoded") from None
+    except OSError as exc:
+        raise UsageError(f"Error parsing parameter 'VALUE': Unable to load paramfile {arg}: {exc}"
+                         ) from None
+    _check_size(text, arg)
+    return text
+
+
+def _check_size(text: str, source: str) -> None:
+    if len(text) > MAX_VALUE_FILE:
+        raise UsageError(f"Error parsing parameter 'VALUE': {source} holds more than "
+                         f"{MAX_VALUE_FILE} characters")
+
+
 def run_put(args: argparse.Namespace) -> int:
-    value = sys.stdin.read().rstrip("\n") if args.value == "-" else args.value
+    value = read_value_arg(args.value)
     with open_engine(args) as engine:
         result = engine.parameters.put_parameter(
             args.name, value, type=args.type, description=args.description, key_id=args.key_id,

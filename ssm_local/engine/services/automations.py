@@ -28,11 +28,12 @@ from ssm_local.documents import library
 from ssm_local.documents.model import Document
 from ssm_local.documents.parameters import resolve_parameters
 from ssm_local.engine.automation.actions import AutomationAction, AutomationStarter, CommandSender
+from ssm_local.engine.automation.approvers import approvers_of, refusal
 from ssm_local.engine.automation.events import Event, Finished, Signal, WaitStarted, event_from_json, iso
 from ssm_local.engine.automation.interpreter import replay, started_event
 from ssm_local.engine.automation.outputs import document_outputs
 from ssm_local.engine.automation.references import lookup_for
-from ssm_local.engine.automation.runner import AutomationRunner, RunnerOptions
+from ssm_local.engine.automation.runner import SENDER_KEY, AutomationRunner, RunnerOptions
 from ssm_local.engine.automation.state import (
     CANCELLED,
     FAILED,
@@ -223,8 +224,9 @@ class AutomationHandle:
 
     wait = run
 
-    def signal(self, signal_type: str, payload: Mapping[str, Any] | None = None) -> None:
-        self.service.signal(self.execution_id, signal_type, payload)
+    def signal(self, signal_type: str, payload: Mapping[str, Any] | None = None, *,
+               identity: str | None = None) -> None:
+        self.service.signal(self.execution_id, signal_type, payload, identity=identity)
 
     def stop(self) -> None:
         self.service.stop(self.execution_id)
@@ -239,7 +241,9 @@ class AutomationService:
     ``actions`` maps action names to handlers (default ``BUILTIN_ACTIONS``; the mapping is read
     at every step, not copied). ``commands`` is the Run Command that aws:runCommand steps use and
     ``automations`` where aws:executeAutomation steps start their children: usually this service
-    itself (``Engine`` sets both); without them those two actions fail the step.
+    itself (``Engine`` sets both); without them those two actions fail the step. ``identity``
+    is who sends signals when ``signal`` is not told (``Engine`` sets ``default_identity()``;
+    None: nobody, and Approvers are not checked).
     """
 
     def __init__(self, store: Store, *, region: str = "us-east-1",
@@ -248,8 +252,10 @@ class AutomationService:
                  resolve_ssm: Callable[[str], Any] | None = None,
                  actions: Mapping[str, AutomationAction] | None = None,
                  commands: CommandSender | None = None,
-                 automations: AutomationStarter | None = None) -> None:
+                 automations: AutomationStarter | None = None,
+                 identity: str | None = None) -> None:
         self.store = store
+        self.identity = identity
         self.region = region
         self.account_id = account_id
         self.clock: Clock = clock or SystemClock()
@@ -471,23 +477,54 @@ class AutomationService:
     # -- signals ----------------------------------------------------------------------------
 
     def signal(self, execution_id: str, signal_type: str,
-               payload: Mapping[str, Any] | None = None) -> None:
-        """SendAutomationSignal."""
+               payload: Mapping[str, Any] | None = None, *, identity: str | None = None) -> None:
+        """SendAutomationSignal, sent by ``identity`` (default: the service's ``identity``).
+
+        With an identity, Approve and Reject are checked against the waiting aws:approve step's
+        Approvers (``approvers.is_approver``) and one identity counts once toward
+        MinRequiredApprovals (a repeat is accepted and changes nothing); a signal stored before
+        its approval step waits is checked when the execution takes it, and ignored then if its
+        sender is not an approver. Without one (a service made with ``identity=None`` and no
+        ``identity`` here) anyone decides, as before identities. Raises ``ApiError``
+        InvalidAutomationSignalException (an unknown type, an empty identity, a sender who is
+        not an approver of the waiting step), InvalidAutomationStatusUpdateException (the
+        execution has ended), AutomationExecutionNotFoundException.
+        """
         if signal_type not in (*SIGNAL_TYPES, "Cancel"):
             raise _fail("InvalidAutomationSignalException",
                         f"Signal type {signal_type} is not valid; use one of "
                         f"{', '.join(SIGNAL_TYPES)}.")
+        sender = self.identity if identity is None else identity
+        if sender is not None and not sender.strip():
+            raise _fail("InvalidAutomationSignalException", "The signal's identity is empty.")
         status = self._status(execution_id)
         if status in TERMINAL:
             raise _fail("InvalidAutomationStatusUpdateException",
                         f"Automation execution {execution_id} is already {status}.")
+        stored = {k: v for k, v in (payload or {}).items() if k != SENDER_KEY}
+        if sender is not None:
+            if signal_type in ("Approve", "Reject"):
+                self._check_approver(execution_id, sender)
+            stored[SENDER_KEY] = sender
         with self.store.write() as conn:
             conn.execute(sa.insert(SIGNALS).values(
                 execution_id=execution_id, signal_type=signal_type,
-                payload=json.dumps(dict(payload or {}), default=str), sent_at=self.clock.time()))
+                payload=json.dumps(stored, default=str), sent_at=self.clock.time()))
         handle = self._handles.get(execution_id)
         if handle is not None and handle.runner is not None:
             handle.runner.notify()
+
+    def _check_approver(self, execution_id: str, identity: str) -> None:
+        """Refuse ``identity`` if the execution waits on an aws:approve step that does not
+        list it (InvalidAutomationSignalException)."""
+        _, _, state = self._load(execution_id)
+        waiting = state.waiting
+        if waiting is None or waiting.kind != "approve" or waiting.step_name is None:
+            return
+        record = state.last_record(waiting.step_name)
+        message = refusal(identity, waiting.step_name, approvers_of(record.inputs if record else {}))
+        if message is not None:
+            raise _fail("InvalidAutomationSignalException", message)
 
     def stop(self, execution_id: str) -> None:
         """StopAutomationExecution (Type Cancel)."""

@@ -1,10 +1,13 @@
 """A local key ring standing in for AWS KMS: AES-256-GCM keys that encrypt SecureString values.
 
 The default key, ``alias/aws/ssm``, is made on first use and kept with any keys you create in
-``$SSM_LOCAL_HOME/keyring.json`` (mode 0600, written atomically). ``SSM_LOCAL_KEYRING`` names
-another file (share one between machines that share a PostgreSQL store) and
-``SSM_LOCAL_KMS_KEY`` (32 bytes, base64) supplies the default key's material directly, for
-containers and CI. A ciphertext records which key made it and is bound to an encryption context
+``$SSM_LOCAL_HOME/keyring.json`` (mode 0600). Adding a key is serialized across processes by an
+``flock`` on ``keyring.json.lock`` beside it: under the lock the file is re-read, the key added to
+what it holds, and the file replaced atomically (a 0600 temporary file, fsynced, ``os.replace``),
+so processes never erase each other's keys. ``SSM_LOCAL_KEYRING`` names another file (share one
+between machines that share a PostgreSQL store) and ``SSM_LOCAL_KMS_KEY`` (32 bytes, base64)
+supplies the default key's material directly, for containers and CI; that material is never
+written to the file. A ciphertext records which key made it and is bound to an encryption context
 (the parameter's name), so a value copied onto another parameter does not decrypt. Nothing in
 this module logs or repeats a plaintext or key material.
 """
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import fcntl
 import hashlib
 import json
 import os
@@ -20,7 +24,8 @@ import secrets
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -106,49 +111,107 @@ class KeyRing:
 
     # -- keys -------------------------------------------------------------------------------
 
-    def _load(self) -> None:
-        if self._loaded:
-            return
-        self._loaded = True
+    def _read_file(self) -> tuple[dict[str, Key], dict[str, str]]:
+        """The keys and aliases in the file now (empty when there is no file)."""
         if self.path is None or not self.path.exists():
-            return
+            return {}, {}
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
-            for key_id, entry in data.get("keys", {}).items():
-                self._keys.setdefault(
-                    key_id, Key(key_id, base64.b64decode(entry["material"]), entry["created"])
-                )
-            for alias, key_id in data.get("aliases", {}).items():
-                self._aliases.setdefault(alias, key_id)
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+            keys = {
+                key_id: Key(key_id, base64.b64decode(entry["material"]), float(entry["created"]))
+                for key_id, entry in data.get("keys", {}).items()
+            }
+            aliases = {str(alias): str(key_id) for alias, key_id in data.get("aliases", {}).items()}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise KeyRingError(
                 f"the key ring at {self.path} cannot be read ({type(exc).__name__})",
                 code="KeyRingUnreadable",
             ) from None
+        return keys, aliases
 
-    def _save(self) -> None:
-        if self.path is None:
+    def _merge(self, keys: dict[str, Key], aliases: dict[str, str]) -> None:
+        """Add what the file holds to the cache; the environment's default key keeps its alias."""
+        for key_id, key in keys.items():
+            self._keys.setdefault(key_id, key)
+        for alias, key_id in aliases.items():
+            self._aliases.setdefault(alias, key_id)
+
+    def _load(self, *, again: bool = False) -> None:
+        if self._loaded and not again:
             return
+        self._loaded = True
+        self._merge(*self._read_file())
+
+    @contextmanager
+    def _file_lock(self) -> Iterator[None]:
+        """Hold an exclusive ``flock`` on ``<key ring>.lock`` (beside the file): every process
+        that adds a key does it under this lock, so none rewrites the file from a stale copy."""
+        assert self.path is not None
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path.with_name(self.path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
+
+    def _write_file(self, keys: dict[str, Key], aliases: dict[str, str]) -> None:
+        """Replace the file atomically: a 0600 temporary file in the same directory, fsynced,
+        then ``os.replace``; a reader sees the old file or the new one, never a part."""
+        assert self.path is not None
         data = {
             "format": _FORMAT,
             "keys": {
                 k.key_id: {"material": base64.b64encode(k.material).decode(), "created": k.created}
-                for k in self._keys.values()
+                for k in keys.values()
             },
-            "aliases": self._aliases,
+            "aliases": aliases,
         }
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, self.path)
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(data, handle)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        dir_fd = os.open(self.path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+    def _add(self, alias: str | None) -> Key:
+        """Make a key (under ``alias`` if given) and persist it: under the file lock, re-read the
+        file, add the key to what it holds and replace it. The default alias already on file is
+        taken instead of a new key; any other alias already on file raises AlreadyExistsException.
+        Keys given by the environment (``SSM_LOCAL_KMS_KEY``) are never written to the file."""
+        key = Key(str(uuid.uuid4()), AESGCM.generate_key(bit_length=256), time.time())
+        if self.path is None:
+            self._keys[key.key_id] = key
+            if alias is not None:
+                self._aliases[alias] = key.key_id
+            return key
+        with self._file_lock():
+            keys, aliases = self._read_file()
+            if alias is not None and alias in aliases:
+                self._merge(keys, aliases)
+                if alias == DEFAULT_ALIAS and aliases[alias] in keys:
+                    return keys[aliases[alias]]
+                raise KeyRingError(f"alias {alias} already exists", code="AlreadyExistsException")
+            keys[key.key_id] = key
+            if alias is not None:
+                aliases[alias] = key.key_id
+            self._write_file(keys, aliases)
+        self._merge(keys, aliases)
+        return key
 
     def create_key(self, alias: str | None = None) -> str:
-        """Make a new key (optionally under ``alias/NAME``) and return its id (a UUID).
+        """Make a new key (optionally under ``alias/NAME``) and return its id (a UUID). Safe
+        against other threads and processes creating keys in the same key ring at once.
 
         Raises ``KeyRingError`` InvalidKeyId (an alias not of the form ``alias/NAME``, or under
         ``alias/aws/``), AlreadyExistsException (the alias is taken), KeyRingUnreadable.
@@ -160,28 +223,18 @@ class KeyRing:
                     raise KeyRingError(f"alias {alias!r} must look like alias/NAME, not alias/aws/...")
                 if alias in self._aliases:
                     raise KeyRingError(f"alias {alias} already exists", code="AlreadyExistsException")
-            key = Key(str(uuid.uuid4()), AESGCM.generate_key(bit_length=256), time.time())
-            self._keys[key.key_id] = key
-            if alias is not None:
-                self._aliases[alias] = key.key_id
-            self._save()
-            return key.key_id
+            return self._add(alias).key_id
 
     def _default(self) -> Key:
         key_id = self._aliases.get(DEFAULT_ALIAS)
         if key_id is not None and key_id in self._keys:
             return self._keys[key_id]
-        # First use: make the default key (reloading first, another process may have made it).
-        self._loaded = False
-        self._load()
+        # First use: make the default key, unless another process has made it meanwhile.
+        self._load(again=True)
         key_id = self._aliases.get(DEFAULT_ALIAS)
         if key_id is not None and key_id in self._keys:
             return self._keys[key_id]
-        key = Key(str(uuid.uuid4()), AESGCM.generate_key(bit_length=256), time.time())
-        self._keys[key.key_id] = key
-        self._aliases[DEFAULT_ALIAS] = key.key_id
-        self._save()
-        return key
+        return self._add(DEFAULT_ALIAS)
 
     def resolve(self, key_id: str | None) -> Key:
         """The key a KeyId names: a UUID, ``alias/NAME``, or a KMS key or alias ARN; None and
@@ -207,15 +260,13 @@ class KeyRing:
             if ref.startswith("alias/"):
                 target = self._aliases.get(ref)
                 if target is None:
-                    self._loaded = False
-                    self._load()
+                    self._load(again=True)
                     target = self._aliases.get(ref)
                 if target is None or target not in self._keys:
                     raise KeyRingError(f"no key with alias {ref} in the key ring")
                 return self._keys[target]
             if ref not in self._keys:
-                self._loaded = False
-                self._load()
+                self._load(again=True)
             if ref not in self._keys:
                 raise KeyRingError(f"no key with id {ref} in the key ring")
             return self._keys[ref]
