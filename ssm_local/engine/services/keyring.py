@@ -32,6 +32,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from ssm_local.engine.store.database import make_private_directory
 from ssm_local.grammar.errors import ApiError
 
 DEFAULT_ALIAS = "alias/aws/ssm"
@@ -147,7 +148,7 @@ class KeyRing:
         """Hold an exclusive ``flock`` on ``<key ring>.lock`` (beside the file): every process
         that adds a key does it under this lock, so none rewrites the file from a stale copy."""
         assert self.path is not None
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        make_private_directory(self.path.parent)
         fd = os.open(self.path.with_name(self.path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)

@@ -11,6 +11,7 @@ URLs never appear in messages.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -37,6 +38,20 @@ FILE_MODE = 0o600
 _log = logging.getLogger(__name__)
 _OWN_STATE: set[str] = set()
 """Paths registered with :func:`protect_own_state` (store files, homes) in this process."""
+
+
+def make_private_directory(path: Path) -> None:
+    """Create ``path`` and any missing parents, each mode 0700 (``mkdir -p`` would leave the
+    parents at the umask's mode). An existing directory is left as it is. Raises ``OSError``."""
+    missing: list[Path] = []
+    current = path
+    while not current.exists() and current != current.parent:
+        missing.append(current)
+        current = current.parent
+    for directory in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            directory.mkdir(mode=HOME_MODE)
+        os.chmod(directory, HOME_MODE)
 
 
 def protect_own_state(path: str | Path) -> None:
@@ -292,7 +307,7 @@ def _prepare_private_file(path: Path) -> None:
     for suffix in ("", "-wal", "-shm", "-journal"):
         protect_own_state(f"{path}{suffix}")
     try:
-        path.parent.mkdir(mode=HOME_MODE, parents=True, exist_ok=True)
+        make_private_directory(path.parent)
         home = ssm_local_home()
         if path.parent.resolve() == home.resolve():
             _tighten(home, HOME_MODE)

@@ -72,3 +72,20 @@ def test_a_store_elsewhere_gets_a_private_file_but_its_directory_is_left_alone(
         assert _mode(shared / "x.db-wal") == 0o600
     finally:
         store.close()
+
+
+def test_a_key_ring_directory_made_for_the_key_ring_is_0700(tmp_path: Path, loose_umask: None,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """``SSM_LOCAL_KEYRING`` in a directory that does not exist yet: the key ring makes it 0700."""
+    keys = tmp_path / "keys" / "ring"
+    monkeypatch.setenv("SSM_LOCAL_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("SSM_LOCAL_KEYRING", str(keys / "keyring.json"))
+    monkeypatch.delenv("SSM_LOCAL_DB", raising=False)
+    engine = Engine()
+    try:
+        engine.parameters.put_parameter("/secret", "s3cr3t", type="SecureString")
+        assert _mode(keys) == 0o700
+        assert _mode(keys.parent) == 0o700
+        assert _mode(keys / "keyring.json") == 0o600
+    finally:
+        engine.close()
