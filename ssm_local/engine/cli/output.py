@@ -316,9 +316,8 @@ def _sections(data: Any, title: str, depth: int, out: list[_Section], width: int
             rows = [[_scalar(item.get(key, "")) for key in keys] for item in records]
             section = _Section(depth, title, keys, rows) if keys else _Section(depth, title, [], [])
             if keys and section.width() > width:
-                out.append(_Section(depth, title, [], []))
                 for item in records:
-                    _sections(item, title, depth + 1, out, width)
+                    _sections(item, title, depth, out, width)
                 return
             out.append(section)
             for item in records:
