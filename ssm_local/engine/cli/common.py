@@ -1,18 +1,21 @@
-"""Helpers the CLI modules share: opening the store, printing JSON, reading documents."""
+"""Helpers the CLI modules share: the store, documents, and the ``--parameters`` shorthand.
+
+``open_engine`` opens the store ``--db`` names; ``read_document_arg`` and ``expand_paths`` read
+documents from files, standard input or the bundled library; ``parse_parameters_text`` and
+``parse_parameter_item`` read ``--parameters`` and ``-p`` as the AWS CLI reads its shorthand.
+Printing responses is ``cli/output.py``.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import os
-import sys
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ssm_local.documents import library
-from ssm_local.engine import wire
 from ssm_local.engine.cli import UsageError
 
 if TYPE_CHECKING:  # the store is imported only when a command runs
@@ -27,19 +30,6 @@ def open_engine(args: argparse.Namespace) -> Engine:
     from ssm_local.engine.facade import Engine
 
     return Engine(args.db, cache_ttl=0)
-
-
-def print_json(data: Any) -> None:
-    """``data`` as indented JSON on standard output; datetimes in ISO 8601 (``wire.iso8601``:
-    UTC with its offset, as the services' aware UTC datetimes print)."""
-
-    def default(value: object) -> str:
-        if isinstance(value, datetime):
-            return wire.iso8601(value)
-        raise TypeError(type(value).__name__)
-
-    json.dump(data, sys.stdout, indent=2, default=default, ensure_ascii=False)
-    sys.stdout.write("\n")
 
 
 def read_document_arg(arg: str) -> tuple[str, bytes]:
