@@ -3,8 +3,10 @@
 Each module in ``ssm_local.engine.cli`` named in ``SUBCOMMANDS`` exposes ``register(subparsers)``, which adds
 its subcommands and sets ``func`` on each parser; ``func(args)`` returns the exit code. User
 errors (every ``SsmLocalError``) are printed as one line without a traceback. Exit codes: 0 for
-success, 1 when a document is invalid or a run failed, 2 for bad usage, 130 when interrupted, 141
-when the reader of the output went away (``| head``), as a shell reports SIGPIPE.
+success, 1 when a document is invalid or a run or request failed, 2 for bad usage (an unknown
+flag, a missing file, a flag that does not apply to the document's kind), 130 / 143 when
+interrupted (SIGINT / SIGTERM), 141 when the reader of the output went away (``| head``), as a
+shell reports SIGPIPE. ``docs/cli.md`` lists every command and flag.
 """
 
 from __future__ import annotations
@@ -75,6 +77,9 @@ def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        from ssm_local.engine.cli.output import apply_cli_input_json
+
+        apply_cli_input_json(args)
         code: int = args.func(args)
     except UsageError as exc:
         print(f"ssm-local: error: {exc.message}", file=sys.stderr)

@@ -1,11 +1,12 @@
 """``ssm-local commands ...``: the history of Run Command. ``commands list`` shows the commands, newest
 first (ListCommands; ``--node`` keeps those that targeted one node); ``commands show ID`` shows one
 command and its invocations with every plugin's status and output (ListCommandInvocations with
-Details; ``--node`` for one node; ``--output json`` prints ``{"Command", "CommandInvocations"}`` in
+Details; ``--node`` for one node; ``--output`` prints ``{"Command", "CommandInvocations"}`` in
 AWS's shape, as ``run --output json`` does); ``commands output ID --node NODE`` prints the complete
 standard output (or ``--stderr``) of one invocation, which the API truncates at 24,000 and 8,000
-characters; ``commands cancel ID`` asks a running command to stop (CancelCommand), also from another
-process.
+characters (``--output`` gives both untruncated, as GetCommandInvocation's
+``StandardOutputContent`` and ``StandardErrorContent``); ``commands cancel ID`` asks a running
+command to stop (CancelCommand), also from another process.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from datetime import datetime
 from typing import Any
 
 from ssm_local.engine.cli import EXIT_OK
-from ssm_local.engine.cli.common import open_engine, print_json
-from ssm_local.engine.cli.nodes import add_db_option, add_output_option
+from ssm_local.engine.cli.common import open_engine
+from ssm_local.engine.cli.nodes import add_db_option
+from ssm_local.engine.cli.output import add_output_options, emit
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -32,14 +34,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     listing.add_argument("--node", metavar="NAME|ID", help="only commands sent to this node")
     listing.add_argument("--max-results", type=int, metavar="N")
     add_db_option(listing)
-    add_output_option(listing)
+    add_output_options(listing)
     listing.set_defaults(func=run_list)
 
     show = cmds.add_parser("show", help="one command and its invocations")
     show.add_argument("command_id", metavar="ID")
     show.add_argument("--node", metavar="NAME|ID", help="only the invocation on this node")
     add_db_option(show)
-    add_output_option(show)
+    add_output_options(show)
     show.set_defaults(func=run_show)
 
     output = cmds.add_parser("output", help="the complete output of one invocation")
@@ -48,11 +50,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     output.add_argument("--step", metavar="NAME", help="only this step (plugin)")
     output.add_argument("--stderr", action="store_true", help="standard error instead of output")
     add_db_option(output)
+    add_output_options(output)
     output.set_defaults(func=run_output)
 
     cancel = cmds.add_parser("cancel", help="stop a running command (CancelCommand)")
     cancel.add_argument("command_id", metavar="ID")
     add_db_option(cancel)
+    add_output_options(cancel)
     cancel.set_defaults(func=run_cancel)
 
 
@@ -64,15 +68,17 @@ def run_list(args: argparse.Namespace) -> int:
     with open_engine(args) as engine:
         node_id = engine.nodes.get(args.node).node_id if args.node else None
         found = engine.commands.list_commands(instance_id=node_id, max_results=args.max_results)
-    if args.output == "json":
-        print_json(found)
-        return EXIT_OK
-    print(f"{'COMMAND ID':<36}  {'REQUESTED':<19}  {'STATUS':<11} {'DONE':>9}  {'ERR':>4}  DOCUMENT")
-    for command in found["Commands"]:
-        done = f"{command['CompletedCount']}/{command['TargetCount']}"
-        print(f"{command['CommandId']:<36}  {_when(command['RequestedDateTime']):<19}  "
-              f"{command['StatusDetails']:<11} {done:>9}  {command['ErrorCount']:>4}  "
-              f"{command['DocumentName']}")
+
+    def readable() -> None:
+        print(f"{'COMMAND ID':<36}  {'REQUESTED':<19}  {'STATUS':<11} {'DONE':>9}  {'ERR':>4}  "
+              "DOCUMENT")
+        for command in found["Commands"]:
+            done = f"{command['CompletedCount']}/{command['TargetCount']}"
+            print(f"{command['CommandId']:<36}  {_when(command['RequestedDateTime']):<19}  "
+                  f"{command['StatusDetails']:<11} {done:>9}  {command['ErrorCount']:>4}  "
+                  f"{command['DocumentName']}")
+
+    emit(args, found, "ListCommands", readable)
     return EXIT_OK
 
 
@@ -126,10 +132,8 @@ def run_show(args: argparse.Namespace) -> int:
         node_id = engine.nodes.get(args.node).node_id if args.node else None
         invocations = engine.commands.list_command_invocations(
             command_id=args.command_id, instance_id=node_id, details=True)["CommandInvocations"]
-    if args.output == "json":
-        print_json({"Command": command, "CommandInvocations": invocations})
-    else:
-        print(command_text(command, invocations))
+    emit(args, {"Command": command, "CommandInvocations": invocations}, "ListCommandInvocations",
+         lambda: print(command_text(command, invocations)))
     return EXIT_OK
 
 
@@ -137,12 +141,16 @@ def run_output(args: argparse.Namespace) -> int:
     with open_engine(args) as engine:
         node_id = engine.nodes.get(args.node).node_id
         stdout, stderr = engine.commands.get_command_output(args.command_id, node_id, args.step)
-    sys.stdout.write(stderr if args.stderr else stdout)
+    response = {"CommandId": args.command_id, "InstanceId": node_id,
+                **({"PluginName": args.step} if args.step else {}),
+                "StandardOutputContent": stdout, "StandardErrorContent": stderr}
+    emit(args, response, "GetCommandInvocation",
+         lambda: sys.stdout.write(stderr if args.stderr else stdout))
     return EXIT_OK
 
 
 def run_cancel(args: argparse.Namespace) -> int:
     with open_engine(args) as engine:
         engine.commands.cancel_command(args.command_id)
-    print(f"cancel requested for {args.command_id}")
+    emit(args, {}, "CancelCommand", lambda: print(f"cancel requested for {args.command_id}"))
     return EXIT_OK

@@ -4,7 +4,9 @@
 ``set-default`` map to CreateDocument, UpdateDocument, GetDocument, DescribeDocument,
 ListDocuments, DeleteDocument, ListDocumentVersions and UpdateDocumentDefaultVersion. Content
 comes from a file (``-`` for standard input); the format is taken from the file's suffix unless
-``--format`` says otherwise. ``--json`` prints AWS's response shape; ``--db`` picks the store.
+``--document-format`` says otherwise (``--format`` is its deprecated spelling). ``--output
+json|yaml|text|table`` prints AWS's response shape, ``--query`` filters it; ``--db`` picks the
+store.
 """
 
 from __future__ import annotations
@@ -15,8 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from ssm_local.engine.cli import EXIT_OK, UsageError
-from ssm_local.engine.cli.common import open_engine, print_json
+from ssm_local.engine.cli.common import open_engine
+from ssm_local.engine.cli.output import deprecated, emit
 from ssm_local.engine.cli.param import add_store_options, parse_tags
+
+OPERATION = {"create": "CreateDocument", "update": "UpdateDocument"}
+"""The API operation of each subcommand that prints a DocumentDescription (a table's title)."""
 
 TYPES = ("Command", "Automation", "Policy", "Session", "Package", "ChangeCalendar",
          "Automation.ChangeTemplate", "ApplicationConfiguration",
@@ -36,6 +42,15 @@ def _content(path: str, fmt: str | None) -> tuple[str, str]:
     return file.read_text(encoding="utf-8"), fmt or guessed
 
 
+def add_document_format(parser: argparse.ArgumentParser) -> None:
+    """``--document-format JSON|YAML|TEXT`` (AWS's name) and its deprecated ``--format``."""
+    parser.add_argument("--document-format", choices=("JSON", "YAML", "TEXT"),
+                        help="the document's format (default: from the file's suffix; get: as "
+                             "stored)")
+    parser.add_argument("--format", dest="document_format", choices=("JSON", "YAML", "TEXT"),
+                        help=argparse.SUPPRESS, action=deprecated("--document-format"))
+
+
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     docs = sub.add_parser("docs", help="the document registry: create, update, list documents",
                           description="SSM documents and their versions in the local store.")
@@ -46,7 +61,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     create.add_argument("name")
     create.add_argument("file", help="the content: a JSON, YAML or TEXT file, or '-'")
     create.add_argument("--type", default="Command", choices=TYPES, dest="document_type")
-    create.add_argument("--format", choices=("JSON", "YAML", "TEXT"))
+    add_document_format(create)
     create.add_argument("--version-name")
     create.add_argument("--target-type")
     create.add_argument("--display-name")
@@ -57,7 +72,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     update = cmds.add_parser("update", help="add a version (UpdateDocument)")
     update.add_argument("name")
     update.add_argument("file")
-    update.add_argument("--format", choices=("JSON", "YAML", "TEXT"))
+    add_document_format(update)
     update.add_argument("--document-version", help="must be the latest version or $LATEST")
     update.add_argument("--version-name")
     update.add_argument("--target-type")
@@ -74,7 +89,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         parser.add_argument("--document-version", help="a number, $LATEST or $DEFAULT")
         parser.add_argument("--version-name")
         if command == "get":
-            parser.add_argument("--format", choices=("JSON", "YAML", "TEXT"))
+            add_document_format(parser)
         add_store_options(parser)
         parser.set_defaults(func=func)
 
@@ -117,32 +132,28 @@ def _describe_text(desc: dict[str, Any]) -> None:
 
 
 def run_create(args: argparse.Namespace) -> int:
-    content, fmt = _content(args.file, args.format)
+    content, fmt = _content(args.file, args.document_format)
     with open_engine(args) as engine:
         desc = engine.documents.create_document(
             content, args.name, document_type=args.document_type, document_format=fmt,
             version_name=args.version_name, target_type=args.target_type,
             display_name=args.display_name, tags=parse_tags(args.tags),
         )
-    if args.json:
-        print_json({"DocumentDescription": desc})
-    else:
-        _describe_text(desc)
+    emit(args, {"DocumentDescription": desc}, OPERATION[args.docs_command],
+         lambda: _describe_text(desc))
     return EXIT_OK
 
 
 def run_update(args: argparse.Namespace) -> int:
-    content, fmt = _content(args.file, args.format)
+    content, fmt = _content(args.file, args.document_format)
     with open_engine(args) as engine:
         desc = engine.documents.update_document(
             content, args.name, document_version=args.document_version, document_format=fmt,
             version_name=args.version_name, target_type=args.target_type,
             display_name=args.display_name,
         )
-    if args.json:
-        print_json({"DocumentDescription": desc})
-    else:
-        _describe_text(desc)
+    emit(args, {"DocumentDescription": desc}, OPERATION[args.docs_command],
+         lambda: _describe_text(desc))
     return EXIT_OK
 
 
@@ -150,11 +161,9 @@ def run_get(args: argparse.Namespace) -> int:
     with open_engine(args) as engine:
         doc = engine.documents.get_document(args.name, document_version=args.document_version,
                                             version_name=args.version_name,
-                                            document_format=args.format)
-    if args.json:
-        print_json(doc)
-    else:
-        sys.stdout.write(doc["Content"] if doc["Content"].endswith("\n") else doc["Content"] + "\n")
+                                            document_format=args.document_format)
+    emit(args, doc, "GetDocument", lambda: sys.stdout.write(
+        doc["Content"] if doc["Content"].endswith("\n") else doc["Content"] + "\n"))
     return EXIT_OK
 
 
@@ -162,10 +171,7 @@ def run_describe(args: argparse.Namespace) -> int:
     with open_engine(args) as engine:
         desc = engine.documents.describe_document(args.name, document_version=args.document_version,
                                                   version_name=args.version_name)
-    if args.json:
-        print_json({"Document": desc})
-    else:
-        _describe_text(desc)
+    emit(args, {"Document": desc}, "DescribeDocument", lambda: _describe_text(desc))
     return EXIT_OK
 
 
@@ -186,11 +192,12 @@ def run_list(args: argparse.Namespace) -> int:
             token = page.get("NextToken")
             if token is None:
                 break
-    if args.json:
-        print_json({"DocumentIdentifiers": items})
-        return EXIT_OK
-    for d in items:
-        print(f"{d['Name']:<40} {d['DocumentType']:<12} v{d['DocumentVersion']:<4} {d['Owner']}")
+
+    def readable() -> None:
+        for d in items:
+            print(f"{d['Name']:<40} {d['DocumentType']:<12} v{d['DocumentVersion']:<4} {d['Owner']}")
+
+    emit(args, {"DocumentIdentifiers": items}, "ListDocuments", readable)
     return EXIT_OK
 
 
@@ -198,34 +205,30 @@ def run_delete(args: argparse.Namespace) -> int:
     with open_engine(args) as engine:
         engine.documents.delete_document(args.name, document_version=args.document_version,
                                          version_name=args.version_name)
-    if args.json:
-        print_json({})
-    else:
-        which = f" version {args.document_version or args.version_name}" if (
-            args.document_version or args.version_name) else ""
-        print(f"deleted {args.name}{which}")
+    which = f" version {args.document_version or args.version_name}" if (
+        args.document_version or args.version_name) else ""
+    emit(args, {}, "DeleteDocument", lambda: print(f"deleted {args.name}{which}"))
     return EXIT_OK
 
 
 def run_versions(args: argparse.Namespace) -> int:
     with open_engine(args) as engine:
         result = engine.documents.list_document_versions(args.name)
-    if args.json:
-        print_json(result)
-        return EXIT_OK
-    for v in result["DocumentVersions"]:
-        mark = " (default)" if v["IsDefaultVersion"] else ""
-        name = f" {v['VersionName']}" if v.get("VersionName") else ""
-        print(f"{v['DocumentVersion']}{name}  {v['CreatedDate']:%Y-%m-%d %H:%M:%S}  "
-              f"{v['DocumentFormat']}{mark}")
+
+    def readable() -> None:
+        for v in result["DocumentVersions"]:
+            mark = " (default)" if v["IsDefaultVersion"] else ""
+            name = f" {v['VersionName']}" if v.get("VersionName") else ""
+            print(f"{v['DocumentVersion']}{name}  {v['CreatedDate']:%Y-%m-%d %H:%M:%S}  "
+                  f"{v['DocumentFormat']}{mark}")
+
+    emit(args, result, "ListDocumentVersions", readable)
     return EXIT_OK
 
 
 def run_set_default(args: argparse.Namespace) -> int:
     with open_engine(args) as engine:
         result = engine.documents.update_document_default_version(args.name, args.document_version)
-    if args.json:
-        print_json(result)
-    else:
-        print(f"{args.name}: default version is now {result['Description']['DefaultVersion']}")
+    emit(args, result, "UpdateDocumentDefaultVersion", lambda: print(
+        f"{args.name}: default version is now {result['Description']['DefaultVersion']}"))
     return EXIT_OK

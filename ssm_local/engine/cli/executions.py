@@ -1,7 +1,7 @@
 """``ssm-local executions ...`` and the Automation half of ``ssm-local run``.
 
 ``run_runbook`` starts an Automation execution (StartAutomationExecution), shows each step as it
-starts and ends on standard error, and prints a summary or, with ``--output json``, the
+starts and ends on standard error, and prints a summary or, with ``--output``/``--query``, the
 execution in GetAutomationExecution's shape; exit code 0 when it succeeded. ``executions list``,
 ``show ID``, ``signal ID --type Approve|Reject|Resume|StartStep|StopStep [--as IDENTITY]``
 (Approve/Reject only from the step's Approvers; one identity counts once), ``stop ID`` and
@@ -19,8 +19,9 @@ from datetime import datetime
 from typing import Any
 
 from ssm_local.engine.cli import EXIT_FAILED, EXIT_OK, UsageError
-from ssm_local.engine.cli.common import open_engine, print_json
+from ssm_local.engine.cli.common import open_engine
 from ssm_local.engine.cli.nodes import add_db_option
+from ssm_local.engine.cli.output import add_output_options, emit, output_form
 
 SIGNALS = ("Approve", "Reject", "Resume", "StartStep", "StopStep")
 
@@ -34,14 +35,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     listing = inner.add_parser("list", help="executions, newest first")
     listing.add_argument("--status", help="only executions with this status")
-    listing.add_argument("--output", choices=("text", "json"), default="text")
     add_db_option(listing)
+    add_output_options(listing)
     listing.set_defaults(func=_list)
 
     show = inner.add_parser("show", help="one execution and its steps (GetAutomationExecution)")
     show.add_argument("execution_id", metavar="ID")
-    show.add_argument("--output", choices=("text", "json"), default="text")
     add_db_option(show)
+    add_output_options(show)
     show.set_defaults(func=_show)
 
     signal = inner.add_parser("signal", help="send a signal (SendAutomationSignal)")
@@ -55,15 +56,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     signal.add_argument("--approver", dest="identity", help=argparse.SUPPRESS)  # the old name
     signal.add_argument("--payload", help="the payload as JSON (map of lists of strings)")
     add_db_option(signal)
+    add_output_options(signal)
     signal.set_defaults(func=_signal)
 
     stop = inner.add_parser("stop", help="cancel an execution (StopAutomationExecution)")
     stop.add_argument("execution_id", metavar="ID")
     add_db_option(stop)
+    add_output_options(stop)
     stop.set_defaults(func=_stop)
 
     resume = inner.add_parser("resume", help="continue every unfinished execution, here")
     add_db_option(resume)
+    add_output_options(resume)
     resume.set_defaults(func=_resume)
 
 
@@ -74,12 +78,14 @@ def _time(value: Any) -> str:
 def _list(args: argparse.Namespace) -> int:
     with open_engine(args) as engine:
         items = engine.automations.list(status=args.status)
-    if args.output == "json":
-        print_json({"AutomationExecutionMetadataList": items})
-        return EXIT_OK
-    for item in items:
-        print(f"{item['AutomationExecutionId']}  {item['AutomationExecutionStatus']:<11} "
-              f"{_time(item['ExecutionStartTime'])}  {item['DocumentName']}")
+
+    def readable() -> None:
+        for item in items:
+            print(f"{item['AutomationExecutionId']}  {item['AutomationExecutionStatus']:<11} "
+                  f"{_time(item['ExecutionStartTime'])}  {item['DocumentName']}")
+
+    emit(args, {"AutomationExecutionMetadataList": items}, "DescribeAutomationExecutions",
+         readable)
     return EXIT_OK
 
 
@@ -102,10 +108,8 @@ def execution_text(execution: dict[str, Any]) -> str:
 def _show(args: argparse.Namespace) -> int:
     with open_engine(args) as engine:
         execution = engine.automations.get(args.execution_id)
-    if args.output == "json":
-        print_json({"AutomationExecution": execution})
-    else:
-        print(execution_text(execution))
+    emit(args, {"AutomationExecution": execution}, "GetAutomationExecution",
+         lambda: print(execution_text(execution)))
     return EXIT_OK
 
 
@@ -127,25 +131,32 @@ def _signal(args: argparse.Namespace) -> int:
     with open_engine(args) as engine:
         engine.automations.signal(args.execution_id, args.signal_type, payload,
                                   identity=args.identity)
+    emit(args, {}, "SendAutomationSignal", lambda: None)
     return EXIT_OK
 
 
 def _stop(args: argparse.Namespace) -> int:
     with open_engine(args) as engine:
         engine.automations.stop(args.execution_id)
+    emit(args, {}, "StopAutomationExecution", lambda: None)
     return EXIT_OK
 
 
 def _resume(args: argparse.Namespace) -> int:
     with open_engine(args) as engine:
         ids = asyncio.run(engine.automations.resume())
-        failed = 0
-        for execution_id in ids:
-            execution = engine.automations.get(execution_id)
-            print(f"{execution_id}  {execution['AutomationExecutionStatus']}")
-            failed += execution["AutomationExecutionStatus"] != "Success"
-    if not ids:
-        print("no unfinished executions")
+        executions = [engine.automations.get(execution_id) for execution_id in ids]
+    failed = sum(e["AutomationExecutionStatus"] != "Success" for e in executions)
+
+    def readable() -> None:
+        for execution in executions:
+            print(f"{execution['AutomationExecutionId']}  {execution['AutomationExecutionStatus']}")
+        if not executions:
+            print("no unfinished executions")
+
+    emit(args, {"AutomationExecutionMetadataList": [
+        {key: e[key] for key in ("AutomationExecutionId", "DocumentName", "AutomationExecutionStatus")
+         if key in e} for e in executions]}, "ResumeAutomationExecutions", readable)
     return EXIT_FAILED if failed else EXIT_OK
 
 
@@ -158,7 +169,7 @@ def run_runbook(engine: Any, resolved: Any, parameters: dict[str, Any],
         mode=getattr(args, "mode", "Auto") or "Auto",
         aws_endpoint_url=getattr(args, "aws_endpoint_url", None),
         attachments_dir=getattr(args, "attachments", None))
-    quiet = args.output == "json"
+    quiet = output_form(args) is not None
     print(f"Execution {handle.execution_id} started", file=sys.stderr)
 
     from ssm_local.engine.automation import events
@@ -194,8 +205,6 @@ def run_runbook(engine: Any, resolved: Any, parameters: dict[str, Any],
               "'ssm-local executions resume' continues it", file=sys.stderr)
         return EXIT_FAILED
     execution = engine.automations.get(handle.execution_id)
-    if quiet:
-        print_json({"AutomationExecution": execution})
-    else:
-        print(execution_text(execution))
+    emit(args, {"AutomationExecution": execution}, "StartAutomationExecution",
+         lambda: print(execution_text(execution)))
     return EXIT_OK if execution["AutomationExecutionStatus"] == "Success" else EXIT_FAILED

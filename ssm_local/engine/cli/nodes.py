@@ -2,7 +2,7 @@
 USER@HOST[:PORT]`` registers an SSH host (``--key``, ``--known-hosts``, ``--accept-new-host-keys``,
 ``--tag K=V``, ``--platform``), ``nodes add NAME --local`` an extra node that runs on this machine,
 ``nodes add NAME --executor PLUGIN --option K=V...`` a node served by an executor plugin (options
-are passed to it as text), ``nodes list`` shows every node (this machine first; ``--output json`` in
+are passed to it as text), ``nodes list`` shows every node (this machine first; ``--output`` in
 DescribeInstanceInformation's shape, with tags), ``nodes remove NAME|ID`` forgets one and ``nodes
 tag NAME|ID K=V...`` adds tags. ``--db URL`` (or ``SSM_LOCAL_DB``) picks the store.
 """
@@ -13,18 +13,14 @@ import argparse
 from typing import Any
 
 from ssm_local.engine.cli import EXIT_OK, UsageError
-from ssm_local.engine.cli.common import open_engine, print_json
+from ssm_local.engine.cli.common import open_engine
+from ssm_local.engine.cli.output import add_output_options, emit
 
 
 def add_db_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", metavar="URL",
                         help="store URL (sqlite:///PATH or postgresql://...); default "
                              "$SSM_LOCAL_DB, else $SSM_LOCAL_HOME/store.db")
-
-
-def add_output_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--output", choices=("text", "json"), default="text",
-                        help="text (default) or JSON in the shape of AWS's API")
 
 
 def parse_tag_args(items: list[str] | None, what: str = "tag") -> dict[str, str]:
@@ -69,23 +65,25 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                      help="the node's platform type (default: Linux for SSH and plugins, this OS "
                           "for local)")
     add_db_option(add)
-    add_output_option(add)
+    add_output_options(add)
     add.set_defaults(func=run_add)
 
     listing = cmds.add_parser("list", help="list the nodes")
     add_db_option(listing)
-    add_output_option(listing)
+    add_output_options(listing)
     listing.set_defaults(func=run_list)
 
     remove = cmds.add_parser("remove", help="forget a node")
     remove.add_argument("node", metavar="NAME|ID")
     add_db_option(remove)
+    add_output_options(remove)
     remove.set_defaults(func=run_remove)
 
     tag = cmds.add_parser("tag", help="add or replace tags on a node")
     tag.add_argument("node", metavar="NAME|ID")
     tag.add_argument("tags", nargs="+", metavar="KEY=VALUE")
     add_db_option(tag)
+    add_output_options(tag)
     tag.set_defaults(func=run_tag)
 
 
@@ -114,29 +112,30 @@ def run_add(args: argparse.Namespace) -> int:
                 args.name, args.ssh, key_path=args.key, known_hosts=args.known_hosts,
                 accept_new_host_keys=args.accept_new_host_keys, tags=tags,
                 platform_type=args.platform or "Linux")
-    if args.output == "json":
-        print_json(node.to_api())
-    else:
-        print(f"added {node.name} ({node.node_id}, {node.kind} {node.address})")
+    emit(args, node.to_api(), "RegisterNode",
+         lambda: print(f"added {node.name} ({node.node_id}, {node.kind} {node.address})"))
     return EXIT_OK
 
 
 def run_list(args: argparse.Namespace) -> int:
     with open_engine(args) as engine:
         nodes = engine.nodes.list_nodes()
-    if args.output == "json":
-        print_json({"InstanceInformationList": [n.to_api() for n in nodes]})
-        return EXIT_OK
-    print(f"{'ID':<20}  {'NAME':<20} {'KIND':<5} {'PLATFORM':<7} {'ADDRESS':<28} TAGS")
-    for node in nodes:
-        print(_describe(node))
+
+    def readable() -> None:
+        print(f"{'ID':<20}  {'NAME':<20} {'KIND':<5} {'PLATFORM':<7} {'ADDRESS':<28} TAGS")
+        for node in nodes:
+            print(_describe(node))
+
+    emit(args, {"InstanceInformationList": [n.to_api() for n in nodes]},
+         "DescribeInstanceInformation", readable)
     return EXIT_OK
 
 
 def run_remove(args: argparse.Namespace) -> int:
     with open_engine(args) as engine:
         node = engine.nodes.remove(args.node)
-    print(f"removed {node.name} ({node.node_id})")
+    emit(args, {}, "DeregisterManagedInstance",
+         lambda: print(f"removed {node.name} ({node.node_id})"))
     return EXIT_OK
 
 
@@ -144,5 +143,5 @@ def run_tag(args: argparse.Namespace) -> int:
     tags = parse_tag_args(args.tags)
     with open_engine(args) as engine:
         node = engine.nodes.set_tags(args.node, tags)
-    print(_describe(node))
+    emit(args, {}, "AddTagsToResource", lambda: print(_describe(node)))
     return EXIT_OK

@@ -1,12 +1,16 @@
 """``ssm-local param ...``: Parameter Store from the command line.
 
-``put``, ``get``, ``get-by-path``, ``describe``, ``history``, ``label``, ``unlabel``, ``delete``
-and ``tag``/``untag``/``tags``, each the AWS API call of that name. ``--json`` prints the
-response in AWS's shape (timestamps as ISO 8601, as the AWS CLI shows them; listing commands
-follow NextToken to the end unless ``--max-results`` asks for one page); the default output is
-readable text. ``--db URL`` (or ``SSM_LOCAL_DB``) picks the store. A value given as ``-`` is
-read from standard input (one final newline dropped) and ``file://PATH`` reads the file's text
-whole, as the AWS CLI does, so that secrets stay out of ``ps`` and shell history.
+``put``, ``get`` (GetParameters), ``get-parameter``, ``get-by-path``, ``describe``, ``history``,
+``label``, ``unlabel``, ``delete`` and ``tags``, each the AWS API call of that name.
+``--output json|yaml|text|table`` prints the response in AWS's shape (timestamps as ISO 8601, as
+the AWS CLI shows them; listing commands follow NextToken to the end unless ``--max-results`` asks
+for one page), ``--query`` filters it; the default output is readable text. As with the AWS CLI,
+a request that succeeds with some names refused (GetParameters' ``InvalidParameters``,
+DeleteParameters', LabelParameterVersion's ``InvalidLabels``) exits 0 and names them on standard
+error; a request that fails (GetParameter or DeleteParameter of a missing name) exits 1.
+``--db URL`` (or ``SSM_LOCAL_DB``) picks the store. A value given as ``-`` is read from standard
+input (one final newline dropped) and ``file://PATH`` reads the file's text whole, as the AWS
+CLI does, so that secrets stay out of ``ps`` and shell history.
 """
 
 from __future__ import annotations
@@ -17,17 +21,20 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ssm_local.engine.cli import EXIT_FAILED, EXIT_OK, UsageError
-from ssm_local.engine.cli.common import open_engine, print_json
+from ssm_local.engine.cli import EXIT_OK, UsageError
+from ssm_local.engine.cli.common import open_engine
+from ssm_local.engine.cli.output import add_output_options, deprecated, emit
 
 
 def add_store_options(parser: argparse.ArgumentParser) -> None:
-    """``--db`` and ``--json``, shared by every store-backed command."""
+    """``--db``, ``--output`` and ``--query``, shared by the Parameter Store and registry
+    commands; ``--json`` is the deprecated spelling of ``--output json``."""
     parser.add_argument("--db", metavar="URL",
                         help="store URL (sqlite:///PATH or postgresql://...); default "
                              "$SSM_LOCAL_DB, else $SSM_LOCAL_HOME/store.db")
-    parser.add_argument("--json", action="store_true",
-                        help="print the response as JSON in the shape AWS's API returns")
+    add_output_options(parser)
+    parser.add_argument("--json", dest="output", nargs=0, help=argparse.SUPPRESS,
+                        action=deprecated("--output json", "json"))
 
 
 def parse_filters(items: list[str] | None) -> list[dict[str, Any]]:
@@ -106,11 +113,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     put.set_defaults(func=run_put)
 
     get = cmds.add_parser("get", help="read parameters: NAME, NAME:VERSION or NAME:LABEL "
-                                      "(GetParameter / GetParameters)")
+                                      "(GetParameters: a missing name is listed in "
+                                      "InvalidParameters, exit code 0)")
     get.add_argument("names", nargs="+", metavar="NAME")
     get.add_argument("--with-decryption", action="store_true")
     add_store_options(get)
     get.set_defaults(func=run_get)
+
+    one = cmds.add_parser("get-parameter", help="read one parameter (GetParameter: a missing "
+                                                "name is ParameterNotFound, exit code 1)")
+    one.add_argument("name", metavar="NAME")
+    one.add_argument("--with-decryption", action="store_true")
+    add_store_options(one)
+    one.set_defaults(func=run_get_parameter)
 
     by_path = cmds.add_parser("get-by-path", help="parameters under a path (GetParametersByPath)")
     by_path.add_argument("path")
@@ -219,31 +234,33 @@ def run_put(args: argparse.Namespace) -> int:
             tags=parse_tags(args.tags), tier=args.tier, policies=args.policies,
             data_type=args.data_type,
         )
-    if args.json:
-        print_json(result.to_api())
-    else:
-        print(f"{args.name.strip()}: version {result.version} ({result.tier})")
+    emit(args, result.to_api(), "PutParameter",
+         lambda: print(f"{args.name.strip()}: version {result.version} ({result.tier})"))
     return EXIT_OK
 
 
 def run_get(args: argparse.Namespace) -> int:
     with open_engine(args) as engine:
-        ps = engine.parameters
-        if len(args.names) == 1 and args.json:
-            print_json({"Parameter": ps.get_parameter(args.names[0],
-                                                      with_decryption=args.with_decryption).to_api()})
-            return EXIT_OK
-        result = ps.get_parameters(args.names, with_decryption=args.with_decryption)
-    if args.json:
-        print_json(result.to_api())
-    elif len(args.names) == 1 and result.parameters:
-        print(result.parameters[0].value)
-    else:
-        for p in result.parameters:
-            print(f"{p.name}{p.selector or ''}\t{p.value}")
-    for missing in result.invalid_parameters:
-        print(f"ssm-local: ParameterNotFound: {missing}", file=sys.stderr)
-    return EXIT_FAILED if result.invalid_parameters else EXIT_OK
+        result = engine.parameters.get_parameters(args.names, with_decryption=args.with_decryption)
+
+    def readable() -> None:
+        if len(args.names) == 1 and result.parameters:
+            print(result.parameters[0].value)
+        else:
+            for p in result.parameters:
+                print(f"{p.name}{p.selector or ''}\t{p.value}")
+        for missing in result.invalid_parameters:
+            print(f"ssm-local: InvalidParameters: {missing}", file=sys.stderr)
+
+    emit(args, result.to_api(), "GetParameters", readable)
+    return EXIT_OK
+
+
+def run_get_parameter(args: argparse.Namespace) -> int:
+    with open_engine(args) as engine:
+        found = engine.parameters.get_parameter(args.name, with_decryption=args.with_decryption)
+    emit(args, {"Parameter": found.to_api()}, "GetParameter", lambda: print(found.value))
+    return EXIT_OK
 
 
 def run_get_by_path(args: argparse.Namespace) -> int:
@@ -256,12 +273,13 @@ def run_get_by_path(args: argparse.Namespace) -> int:
             ),
             args.max_results, args.next_token,
         )
-    if args.json:
-        print_json({"Parameters": [p.to_api() for p in items],
-                    **({"NextToken": token} if token else {})})
-    else:
+
+    def readable() -> None:
         for p in items:
             print(f"{p.name}\t{p.type}\tv{p.version}\t{p.value}")
+
+    emit(args, {"Parameters": [p.to_api() for p in items], **({"NextToken": token} if token else {})},
+         "GetParametersByPath", readable)
     return EXIT_OK
 
 
@@ -274,14 +292,11 @@ def run_describe(args: argparse.Namespace) -> int:
             ),
             args.max_results, args.next_token,
         )
-    if args.json:
-        print_json({"Parameters": [m.to_api() for m in items],
-                    **({"NextToken": token} if token else {})})
-        return EXIT_OK
     rows = [("NAME", "TYPE", "TIER", "VERSION", "LAST MODIFIED")]
     rows += [(m.name, m.type, m.tier, str(m.version),
               m.last_modified_date.strftime("%Y-%m-%d %H:%M:%S")) for m in items]
-    _table(rows)
+    emit(args, {"Parameters": [m.to_api() for m in items], **({"NextToken": token} if token else {})},
+         "DescribeParameters", lambda: _table(rows))
     return EXIT_OK
 
 
@@ -294,42 +309,41 @@ def run_history(args: argparse.Namespace) -> int:
             ),
             args.max_results, args.next_token,
         )
-    if args.json:
-        print_json({"Parameters": [h.to_api() for h in items],
-                    **({"NextToken": token} if token else {})})
-        return EXIT_OK
     rows = [("VERSION", "LAST MODIFIED", "LABELS", "VALUE")]
     rows += [(str(h.version), h.last_modified_date.strftime("%Y-%m-%d %H:%M:%S"),
               ",".join(h.labels) or "-", h.value) for h in items]
-    _table(rows)
+    emit(args, {"Parameters": [h.to_api() for h in items], **({"NextToken": token} if token else {})},
+         "GetParameterHistory", lambda: _table(rows))
     return EXIT_OK
 
 
 def run_label(args: argparse.Namespace) -> int:
     with open_engine(args) as engine:
         result = engine.parameters.label_parameter_version(args.name, args.labels, args.version)
-    if args.json:
-        print_json(result.to_api())
-    else:
+
+    def readable() -> None:
         good = [lab for lab in args.labels if lab not in result.invalid_labels]
         if good:
             print(f"{args.name}: version {result.parameter_version} labelled {', '.join(good)}")
         for bad in result.invalid_labels:
             print(f"ssm-local: invalid label (not attached): {bad}", file=sys.stderr)
-    return EXIT_FAILED if result.invalid_labels else EXIT_OK
+
+    emit(args, result.to_api(), "LabelParameterVersion", readable)
+    return EXIT_OK
 
 
 def run_unlabel(args: argparse.Namespace) -> int:
     with open_engine(args) as engine:
         result = engine.parameters.unlabel_parameter_version(args.name, args.version, args.labels)
-    if args.json:
-        print_json(result.to_api())
-    else:
+
+    def readable() -> None:
         if result.removed_labels:
             print(f"{args.name}: removed {', '.join(result.removed_labels)} from version {args.version}")
         for bad in result.invalid_labels:
             print(f"ssm-local: version {args.version} has no label {bad}", file=sys.stderr)
-    return EXIT_FAILED if result.invalid_labels else EXIT_OK
+
+    emit(args, result.to_api(), "UnlabelParameterVersion", readable)
+    return EXIT_OK
 
 
 def run_delete(args: argparse.Namespace) -> int:
@@ -340,15 +354,17 @@ def run_delete(args: argparse.Namespace) -> int:
         else:
             result = engine.parameters.delete_parameters(args.names)
             deleted, invalid = list(result.deleted_parameters), list(result.invalid_parameters)
-    if args.json:
-        print_json({"DeletedParameters": deleted, "InvalidParameters": invalid}
-                   if len(args.names) > 1 else {})
-    else:
+
+    def readable() -> None:
         for name in deleted:
             print(f"deleted {name}")
+
+    emit(args, {"DeletedParameters": deleted, "InvalidParameters": invalid}
+         if len(args.names) > 1 else {},
+         "DeleteParameters" if len(args.names) > 1 else "DeleteParameter", readable)
     for name in invalid:
         print(f"ssm-local: ParameterNotFound: {name}", file=sys.stderr)
-    return EXIT_FAILED if invalid else EXIT_OK
+    return EXIT_OK
 
 
 def run_tags(args: argparse.Namespace) -> int:
@@ -359,11 +375,12 @@ def run_tags(args: argparse.Namespace) -> int:
         if args.remove:
             ps.remove_tags_from_resource(args.name, args.remove)
         tags = ps.list_tags_for_resource(args.name)
-    if args.json:
-        print_json({"TagList": tags})
-    else:
+
+    def readable() -> None:
         for tag in tags:
             print(f"{tag['Key']}={tag['Value']}")
+
+    emit(args, {"TagList": tags}, "ListTagsForResource", readable)
     return EXIT_OK
 
 

@@ -1,15 +1,17 @@
 """``ssm-local validate`` and ``ssm-local graph``: offline checks and the step graph of documents.
 
 ``validate PATH...`` prints ``file:line:col: severity CODE message`` with the offending line and
-a caret, or with ``--format json`` one JSON object describing every document. Directories are
-walked for ``*.json``, ``*.yaml`` and ``*.yml``; a bundled document may be named instead of a
-path. ``graph DOC`` prints the step graph as Mermaid, Graphviz DOT or plain text.
+a caret, or with ``--output json|yaml|text|table`` one object describing every document
+(``{"documents": [{"source", "valid", "kind", "schemaVersion", "diagnostics"}]}``). Directories
+are walked for ``*.json``, ``*.yaml`` and ``*.yml``; a bundled document may be named instead of a
+path. ``graph DOC`` prints the step graph as Mermaid, Graphviz DOT or plain text
+(``--graph-format``), or with ``--output`` as ``{"Steps", "Edges": [{"From", "To", "Kinds",
+"Label"}]}``. ``--format`` is the deprecated spelling of both.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
@@ -18,6 +20,9 @@ from ssm_local.documents.graph import to_dot, to_mermaid, to_text
 from ssm_local.documents.loader import format_path
 from ssm_local.engine.cli import EXIT_FAILED, EXIT_OK
 from ssm_local.engine.cli.common import expand_paths, read_document_arg
+from ssm_local.engine.cli.output import add_output_options, deprecated, emit, output_form
+
+GRAPH_FORMATS = ("mermaid", "dot", "text")
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -34,10 +39,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("paths", nargs="+", metavar="PATH",
                         help="document files, directories (walked for *.json, *.yaml, *.yml), "
                              "'-' for standard input, or a bundled document name")
-    parser.add_argument("--format", choices=("text", "json"), default="text",
-                        help="output format (default: text)")
+    add_output_options(parser)
+    parser.add_argument("--format", dest="output", choices=("text", "json"),
+                        help=argparse.SUPPRESS,
+                        action=deprecated("--output json", mapping={"text": None, "json": "json"}))
     parser.add_argument("--quiet", "-q", action="store_true",
-                        help="text format: print only errors and the summary")
+                        help="readable output: print only errors and the summary")
     parser.add_argument("--strict", action="store_true",
                         help="also report, as errors, steps whose plugin or action ssm-local "
                              "cannot run (code NotRunnableLocally)")
@@ -50,8 +57,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                     "default, no match, onFailure, onCancel and loop.",
     )
     graph.add_argument("document", metavar="DOC", help="a document file or bundled name")
-    graph.add_argument("--format", choices=("mermaid", "dot", "text"), default="text",
-                       help="output format (default: text)")
+    graph.add_argument("--graph-format", choices=GRAPH_FORMATS, default="text",
+                       help="how the readable output draws the graph (default: text)")
+    graph.add_argument("--format", dest="graph_format", choices=GRAPH_FORMATS,
+                       help=argparse.SUPPRESS, action=deprecated("--graph-format"))
+    add_output_options(graph)
     graph.set_defaults(func=run_graph)
 
 
@@ -69,14 +79,14 @@ def run_validate(args: argparse.Namespace) -> int:
         invalid += 0 if valid else 1
         kind = document.kind if document else None
         version = document.schema_version if document else None
-        if args.format == "json":
-            reports.append({
+        reports.append({
                 "source": source,
                 "valid": valid,
                 "kind": kind,
                 "schemaVersion": version,
                 "diagnostics": [d.to_json() for d in diagnostics],
             })
+        if output_form(args) is not None:
             continue
         text = document.text if document else None
         for diagnostic in diagnostics:
@@ -86,12 +96,9 @@ def run_validate(args: argparse.Namespace) -> int:
         if kind == "Other" and not args.quiet:
             print(f"{source}: note: not a Command or Automation document (kind Other, "
                   f"schemaVersion {version}); not checked further")
-    if args.format == "json":
-        json.dump({"documents": reports}, sys.stdout, indent=2)
-        sys.stdout.write("\n")
-    else:
-        word = "document" if count == 1 else "documents"
-        print(f"{count} {word} checked, {count - invalid} valid, {invalid} with errors")
+    word = "document" if count == 1 else "documents"
+    emit(args, {"documents": reports}, "Validate",
+         lambda: print(f"{count} {word} checked, {count - invalid} valid, {invalid} with errors"))
     return EXIT_FAILED if invalid else EXIT_OK
 
 
@@ -124,6 +131,12 @@ def run_graph(args: argparse.Namespace) -> int:
     source, content = read_document_arg(args.document)
     document = documents.load(content, source=source)
     graph = documents.build_graph(document)
-    render = {"mermaid": to_mermaid, "dot": to_dot, "text": to_text}[args.format]
-    sys.stdout.write(render(graph))
+    render = {"mermaid": to_mermaid, "dot": to_dot, "text": to_text}[args.graph_format]
+    response = {
+        "Steps": list(graph.nodes),
+        "Edges": [{"From": src, "To": dst, "Kinds": [e.kind for e in data["edges"]],
+                   "Label": ", ".join(e.label for e in data["edges"])}
+                  for src, dst, data in graph.edges(data=True)],
+    }
+    emit(args, response, "Graph", lambda: sys.stdout.write(render(graph)))
     return EXIT_OK

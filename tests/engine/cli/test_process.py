@@ -29,7 +29,7 @@ def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
     read_end, write_end = os.pipe()
     os.close(read_end)  # the reader is gone before the first byte
     env = {**os.environ, "SSM_LOCAL_HOME": str(tmp_path / "home")}
-    done = subprocess.run([*COMMAND, "validate", str(documents), "--format", "json"],
+    done = subprocess.run([*COMMAND, "validate", str(documents), "--output", "json"],
                           stdout=write_end, stderr=subprocess.PIPE, env=env, timeout=120,
                           check=False)
     os.close(write_end)
