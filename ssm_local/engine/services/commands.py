@@ -57,7 +57,7 @@ from ssm_local.engine.services.command_models import (
 )
 from ssm_local.engine.services.command_views import CommandViews
 from ssm_local.engine.services.nodes import NodeExecutorFactory, NodeRegistry
-from ssm_local.engine.services.ownership import COMMAND, Ownership, OwnerAlive
+from ssm_local.engine.services.ownership import COMMAND, OwnerAlive, Ownership
 from ssm_local.engine.services.resolution import (
     DocumentLookup,
     ResolvedDocument,

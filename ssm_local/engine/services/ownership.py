@@ -57,9 +57,9 @@ def process_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    with contextlib.suppress(OSError, IndexError):
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
-            return stat.read().rpartition(")")[2].split()[0] not in ("Z", "X")
+    with contextlib.suppress(OSError, IndexError), open(
+            f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+        return stat.read().rpartition(")")[2].split()[0] not in ("Z", "X")
     return True
 
 
@@ -206,10 +206,10 @@ class Ownership:
                 if not tokens:
                     self._keeper = None
                     return
-            with contextlib.suppress(Exception):  # a store that is gone: the lease lapses
-                with self.store.write() as conn:
-                    conn.execute(sa.update(OWNERS).where(OWNERS.c.token.in_(tokens)).values(
-                        lease_expires=self.clock.time() + self.lease_seconds))
+            # a store that is gone: the lease lapses
+            with contextlib.suppress(Exception), self.store.write() as conn:
+                conn.execute(sa.update(OWNERS).where(OWNERS.c.token.in_(tokens)).values(
+                    lease_expires=self.clock.time() + self.lease_seconds))
 
 
 def _iso(epoch: float) -> str:
