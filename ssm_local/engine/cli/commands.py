@@ -5,7 +5,7 @@ Details; ``--node`` for one node; ``--output json`` prints ``{"Command", "Comman
 AWS's shape, as ``run --output json`` does); ``commands output ID --node NODE`` prints the complete
 standard output (or ``--stderr``) of one invocation, which the API truncates at 24,000 and 8,000
 characters; ``commands cancel ID`` asks a running command to stop (CancelCommand), also from another
-process.
+process; a command whose owner process is gone is Cancelled at once (``show`` finishes it too).
 """
 
 from __future__ import annotations
@@ -144,5 +144,9 @@ def run_output(args: argparse.Namespace) -> int:
 def run_cancel(args: argparse.Namespace) -> int:
     with open_engine(args) as engine:
         engine.commands.cancel_command(args.command_id)
-    print(f"cancel requested for {args.command_id}")
+        command = engine.commands.get_command(args.command_id)
+    if command["Status"] == "Cancelled":
+        print(f"Command {args.command_id}: Cancelled")
+    else:
+        print(f"cancel requested for {args.command_id}")
     return EXIT_OK

@@ -7,9 +7,11 @@ machine); ``--max-concurrency``, ``--max-errors`` and ``--timeout`` are SendComm
 runs, standard error shows a live progress line when it is a terminal, and a single node's output
 streams as it comes; a per-node summary follows. ``--output json`` prints the Command and its
 CommandInvocations with CommandPlugins in AWS's shape. The exit code is 0 when the command
-succeeded, 1 otherwise (2 for bad usage). An Automation runbook (schemaVersion 0.3) runs as an
-Automation execution instead (``ssm_local.engine.cli.executions.run_runbook``), with ``--mode``,
-``--aws-endpoint-url`` and ``--attachments``.
+succeeded, 1 otherwise (2 for bad usage); SIGINT, SIGTERM or SIGHUP cancel the command (its
+scripts' process groups are killed, the invocations recorded Cancelled) and exit 130, 143 or
+129. An Automation runbook (schemaVersion 0.3) runs as an Automation execution instead
+(``ssm_local.engine.cli.executions.run_runbook``), with ``--mode``, ``--aws-endpoint-url`` and
+``--attachments``.
 """
 
 from __future__ import annotations
@@ -170,15 +172,20 @@ def run_command(args: argparse.Namespace) -> int:
                            live=sys.stderr.isatty())
         handle = engine.commands.run_prepared(prepared, on_output=display.output,
                                               on_progress=display.progress)
-        try:
-            while not handle.done():
-                with contextlib.suppress(TimeoutError):
-                    handle.wait(PROGRESS_INTERVAL)
-        except KeyboardInterrupt:
-            display.finish()
-            print("ssm-local: interrupted; cancelling the command", file=sys.stderr)
-            handle.cancel()
-            handle.wait()
+        from ssm_local.engine.cli.interrupts import raising_on_signals, signal_number
+
+        interrupted: int | None = None
+        with raising_on_signals():
+            try:
+                while not handle.done():
+                    with contextlib.suppress(TimeoutError):
+                        handle.wait(PROGRESS_INTERVAL)
+            except KeyboardInterrupt as exc:
+                interrupted = signal_number(exc)
+                display.finish()
+                print("ssm-local: interrupted; cancelling the command", file=sys.stderr)
+                handle.cancel()
+                handle.wait()
         display.finish()
         result = handle.result()
     command = result["Command"]
@@ -188,4 +195,8 @@ def run_command(args: argparse.Namespace) -> int:
         single = len(result["CommandInvocations"]) == 1
         print(command_text(command, result["CommandInvocations"], outputs=not single),
               file=sys.stderr if single else sys.stdout)
+    if interrupted is not None:
+        from ssm_local.engine.cli.interrupts import exit_code
+
+        return exit_code(interrupted)
     return EXIT_OK if command["Status"] == "Success" else EXIT_FAILED
