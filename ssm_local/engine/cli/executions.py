@@ -196,7 +196,9 @@ def _resume(args: argparse.Namespace) -> int:
         print("no unfinished executions")
     if interrupted:
         return exit_code(interrupted[0])
-    return EXIT_FAILED if failed or refused else EXIT_OK
+    # Without IDs, executions a live process drives are only named; asked for by ID, a refusal
+    # is a failure.
+    return EXIT_FAILED if failed or (refused and args.execution_ids) else EXIT_OK
 
 
 def run_runbook(engine: Any, resolved: Any, parameters: dict[str, Any],
