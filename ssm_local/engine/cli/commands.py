@@ -6,7 +6,8 @@ AWS's shape, as ``run --output json`` does); ``commands output ID --node NODE`` 
 standard output (or ``--stderr``) of one invocation, which the API truncates at 24,000 and 8,000
 characters (``--output`` gives both untruncated, as GetCommandInvocation's
 ``StandardOutputContent`` and ``StandardErrorContent``); ``commands cancel ID`` asks a running
-command to stop (CancelCommand), also from another process.
+command to stop (CancelCommand), also from another process; a command whose owner process is gone
+is Cancelled at once (``show`` finishes it too).
 """
 
 from __future__ import annotations
@@ -152,5 +153,8 @@ def run_output(args: argparse.Namespace) -> int:
 def run_cancel(args: argparse.Namespace) -> int:
     with open_engine(args) as engine:
         engine.commands.cancel_command(args.command_id)
-    emit(args, {}, "CancelCommand", lambda: print(f"cancel requested for {args.command_id}"))
+        command = engine.commands.get_command(args.command_id)
+    message = (f"Command {args.command_id}: Cancelled" if command["Status"] == "Cancelled"
+               else f"cancel requested for {args.command_id}")
+    emit(args, {}, "CancelCommand", lambda: print(message))
     return EXIT_OK

@@ -5,8 +5,11 @@ starts and ends on standard error, and prints a summary or, with ``--output``/``
 execution in GetAutomationExecution's shape; exit code 0 when it succeeded. ``executions list``,
 ``show ID``, ``signal ID --type Approve|Reject|Resume|StartStep|StopStep [--as IDENTITY]``
 (Approve/Reject only from the step's Approvers; one identity counts once), ``stop ID`` and
-``resume`` (continue every execution a stopped process left unfinished, in this process) read and
-steer executions in the store, from any process.
+``resume [ID...]`` (continue, in this process, executions whose owner process is gone; one whose
+owner lives is refused, naming its host and pid) read and steer executions in the store, from any
+process. ``stop`` of an execution with no live runner ends it at once (Cancelled) and says so.
+SIGINT, SIGTERM and SIGHUP during ``run`` or ``resume`` stop the executions it drives (in-flight
+steps cancelled, ``aws:executeScript`` subprocesses killed) and exit 130, 143 or 129.
 """
 
 from __future__ import annotations
@@ -65,7 +68,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_output_options(stop)
     stop.set_defaults(func=_stop)
 
-    resume = inner.add_parser("resume", help="continue every unfinished execution, here")
+    resume = inner.add_parser("resume", help="continue unfinished executions whose owner is gone, "
+                                             "here")
+    resume.add_argument("execution_ids", metavar="ID", nargs="*",
+                        help="only these executions (default: every unfinished one)")
     add_db_option(resume)
     add_output_options(resume)
     resume.set_defaults(func=_resume)
@@ -108,9 +114,24 @@ def execution_text(execution: dict[str, Any]) -> str:
 def _show(args: argparse.Namespace) -> int:
     with open_engine(args) as engine:
         execution = engine.automations.get(args.execution_id)
-    emit(args, {"AutomationExecution": execution}, "GetAutomationExecution",
-         lambda: print(execution_text(execution)))
+        owner, alive = engine.automations.owner(args.execution_id)
+
+    def readable() -> None:
+        print(execution_text(execution))
+        if execution["AutomationExecutionStatus"] in _UNFINISHED:
+            if alive and owner is not None:
+                print(f"  run by {owner.describe()}")
+            else:
+                gone = f" ({owner.describe()} is gone)" if owner is not None else ""
+                print(f"  no live runner{gone}: 'ssm-local executions resume "
+                      f"{args.execution_id}' continues it, 'ssm-local executions stop "
+                      f"{args.execution_id}' ends it")
+
+    emit(args, {"AutomationExecution": execution}, "GetAutomationExecution", readable)
     return EXIT_OK
+
+
+_UNFINISHED = ("Pending", "InProgress", "Waiting", "Cancelling")
 
 
 def _signal(args: argparse.Namespace) -> int:
@@ -137,27 +158,66 @@ def _signal(args: argparse.Namespace) -> int:
 
 def _stop(args: argparse.Namespace) -> int:
     with open_engine(args) as engine:
+        before = engine.automations.get(args.execution_id)["AutomationExecutionStatus"]
+        owner, alive = engine.automations.owner(args.execution_id)
         engine.automations.stop(args.execution_id)
-    emit(args, {}, "StopAutomationExecution", lambda: None)
+        status = engine.automations.get(args.execution_id)["AutomationExecutionStatus"]
+    if status == "Cancelled" and before != "Cancelled":
+        message = f"Execution {args.execution_id}: Cancelled (no live runner; stopped here)"
+    elif alive and owner is not None:
+        message = (f"Execution {args.execution_id}: {status} (stop sent to its runner, "
+                   f"{owner.describe()})")
+    else:
+        message = f"Execution {args.execution_id}: {status} (stop requested)"
+    emit(args, {}, "StopAutomationExecution", lambda: print(message))
     return EXIT_OK
 
 
 def _resume(args: argparse.Namespace) -> int:
+    from ssm_local.engine.cli.interrupts import calling_on_signals, exit_code
+
+    refused: list[str] = []
+    started: list[str] = []
+    interrupted: list[int] = []
+
+    def on_refused(execution_id: str, error: Any) -> None:
+        refused.append(execution_id)
+        print(f"ssm-local: {error.message}", file=sys.stderr)
+
     with open_engine(args) as engine:
-        ids = asyncio.run(engine.automations.resume())
+
+        def on_signal(signum: int) -> None:
+            if interrupted:
+                return
+            interrupted.append(signum)
+            print("ssm-local: interrupted; stopping the executions resumed here", file=sys.stderr)
+            for execution_id in started:
+                engine.automations.stop(execution_id)
+
+        async def drive() -> list[str]:
+            with calling_on_signals(on_signal):
+                return list(await engine.automations.resume(
+                    args.execution_ids or None, on_refused=on_refused,
+                    on_start=started.append))
+
+        ids = asyncio.run(drive())
         executions = [engine.automations.get(execution_id) for execution_id in ids]
     failed = sum(e["AutomationExecutionStatus"] != "Success" for e in executions)
 
     def readable() -> None:
         for execution in executions:
             print(f"{execution['AutomationExecutionId']}  {execution['AutomationExecutionStatus']}")
-        if not executions:
+        if not executions and not refused:
             print("no unfinished executions")
 
     emit(args, {"AutomationExecutionMetadataList": [
         {key: e[key] for key in ("AutomationExecutionId", "DocumentName", "AutomationExecutionStatus")
          if key in e} for e in executions]}, "ResumeAutomationExecutions", readable)
-    return EXIT_FAILED if failed else EXIT_OK
+    if interrupted:
+        return exit_code(interrupted[0])
+    # Without IDs, executions a live process drives are only named; asked for by ID, a refusal
+    # is a failure.
+    return EXIT_FAILED if failed or (refused and args.execution_ids) else EXIT_OK
 
 
 def run_runbook(engine: Any, resolved: Any, parameters: dict[str, Any],
@@ -197,14 +257,36 @@ def run_runbook(engine: Any, resolved: Any, parameters: dict[str, Any],
             for line in text.rstrip("\n").splitlines():
                 print(f"  | {step}: {line}", file=sys.stderr)
 
+    from ssm_local.engine.cli.interrupts import calling_on_signals, exit_code
+
+    interrupted: list[int] = []
+
+    async def drive() -> None:
+        main = asyncio.current_task()
+
+        def on_signal(signum: int) -> None:
+            if interrupted:  # a second signal: stop waiting for the cancellation
+                if main is not None:
+                    main.cancel()
+                return
+            interrupted.append(signum)
+            print(f"ssm-local: interrupted; stopping execution {handle.execution_id}",
+                  file=sys.stderr)
+            engine.automations.stop(handle.execution_id)
+
+        with calling_on_signals(on_signal):
+            await engine.automations.run(handle.execution_id, handle=handle, log=log,
+                                         on_event=on_event)
+
     try:
-        asyncio.run(engine.automations.run(handle.execution_id, handle=handle, log=log,
-                                           on_event=on_event))
-    except KeyboardInterrupt:
-        print(f"ssm-local: interrupted; execution {handle.execution_id} stays in the store: "
-              "'ssm-local executions resume' continues it", file=sys.stderr)
-        return EXIT_FAILED
+        asyncio.run(drive())
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        print(f"ssm-local: interrupted again; execution {handle.execution_id} is left to "
+              "'ssm-local executions stop' or 'resume'", file=sys.stderr)
+        return exit_code(interrupted[0] if interrupted else None)
     execution = engine.automations.get(handle.execution_id)
     emit(args, {"AutomationExecution": execution}, "StartAutomationExecution",
          lambda: print(execution_text(execution)))
+    if interrupted:
+        return exit_code(interrupted[0])
     return EXIT_OK if execution["AutomationExecutionStatus"] == "Success" else EXIT_FAILED

@@ -11,7 +11,9 @@ standard error shows a live progress line when it is a terminal, and a single no
 streams as it comes; a per-node summary follows. ``--output json|yaml|text|table`` prints the
 Command and its CommandInvocations with CommandPlugins in AWS's shape (``--query`` filters it).
 Exit code 0 when the command succeeded, 1 otherwise, 2 for bad usage (a missing file, a flag that
-does not apply to the document's kind). An Automation runbook (schemaVersion 0.3) runs as an
+does not apply to the document's kind); SIGINT, SIGTERM or SIGHUP cancel the command (its
+scripts' process groups are killed, the invocations recorded Cancelled) and exit 130, 143 or
+129. An Automation runbook (schemaVersion 0.3) runs as an
 Automation execution instead (``ssm_local.engine.cli.executions.run_runbook``), with ``--mode``,
 ``--aws-endpoint-url`` and ``--attachments``; SendCommand's flags are refused for it, and those
 three for a Command document.
@@ -271,15 +273,20 @@ def run_command(args: argparse.Namespace) -> int:
                            live=sys.stderr.isatty())
         handle = engine.commands.run_prepared(prepared, on_output=display.output,
                                               on_progress=display.progress)
-        try:
-            while not handle.done():
-                with contextlib.suppress(TimeoutError):
-                    handle.wait(PROGRESS_INTERVAL)
-        except KeyboardInterrupt:
-            display.finish()
-            print("ssm-local: interrupted; cancelling the command", file=sys.stderr)
-            handle.cancel()
-            handle.wait()
+        from ssm_local.engine.cli.interrupts import raising_on_signals, signal_number
+
+        interrupted: int | None = None
+        with raising_on_signals():
+            try:
+                while not handle.done():
+                    with contextlib.suppress(TimeoutError):
+                        handle.wait(PROGRESS_INTERVAL)
+            except KeyboardInterrupt as exc:
+                interrupted = signal_number(exc)
+                display.finish()
+                print("ssm-local: interrupted; cancelling the command", file=sys.stderr)
+                handle.cancel()
+                handle.wait()
         display.finish()
         result = handle.result()
     command = result["Command"]
@@ -290,4 +297,8 @@ def run_command(args: argparse.Namespace) -> int:
               file=sys.stderr if single else sys.stdout)
 
     emit(args, result, "SendCommand", summary)
+    if interrupted is not None:
+        from ssm_local.engine.cli.interrupts import exit_code
+
+        return exit_code(interrupted)
     return EXIT_OK if command["Status"] == "Success" else EXIT_FAILED

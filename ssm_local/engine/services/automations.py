@@ -8,6 +8,12 @@ with ``AutomationRunner`` until it ends, persisting every event. ``signal`` and 
 signal that the runner takes in (from this process or another); ``resume`` continues every
 execution that a dead process left InProgress, Waiting or Cancelling. ``get`` returns
 GetAutomationExecution's ``AutomationExecution`` and ``list`` the summaries, in AWS's shapes.
+
+Every execution has an owner (``services.ownership``): the process that started it, or the one
+that took it over with ``run``/``resume`` once its owner was gone; the owner renews its lease
+while it runs. ``run`` and ``resume`` refuse an execution whose owner lives (``OwnerAlive``
+names it) and take a dead owner's over atomically, so two resumes never run a step twice;
+``stop`` of an execution with no live runner ends it at once, Cancelled.
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ from ssm_local.engine.automation.state import (
     ExecutionState,
 )
 from ssm_local.engine.clock import Clock, SystemClock
+from ssm_local.engine.services.ownership import AUTOMATION, Owner, OwnerAlive, Ownership
 from ssm_local.engine.store.automation_tables import (
     AutomationEventRow,
     AutomationExecutionRow,
@@ -244,6 +251,7 @@ class AutomationService:
     itself (``Engine`` sets both); without them those two actions fail the step. ``identity``
     is who sends signals when ``signal`` is not told (``Engine`` sets ``default_identity()``;
     None: nobody, and Approvers are not checked).
+    ``lease_seconds`` is the owner's lease (default ``SSM_LOCAL_LEASE_SECONDS`` or 30 s).
     """
 
     def __init__(self, store: Store, *, region: str = "us-east-1",
@@ -253,7 +261,8 @@ class AutomationService:
                  actions: Mapping[str, AutomationAction] | None = None,
                  commands: CommandSender | None = None,
                  automations: AutomationStarter | None = None,
-                 identity: str | None = None) -> None:
+                 identity: str | None = None,
+                 lease_seconds: float | None = None) -> None:
         self.store = store
         self.identity = identity
         self.region = region
@@ -266,6 +275,8 @@ class AutomationService:
         self.automations = automations
         self._handles: dict[str, AutomationHandle] = {}
         self._documents: dict[tuple[str, str, str], Document] = {}
+        self.ownership = Ownership(store, self.clock, lease_seconds=lease_seconds)
+        self._tokens: dict[str, str] = {}
 
     # -- starting ---------------------------------------------------------------------------
 
@@ -326,6 +337,7 @@ class AutomationService:
             conn.execute(sa.insert(EVENTS).values(
                 execution_id=execution_id, seq=1, type="Started",
                 payload=json.dumps(event.to_json(), default=str), at=self.clock.time()))
+            self._tokens[execution_id] = self.ownership.insert(conn, AUTOMATION, execution_id)
         self._documents[(loaded.text, name, loaded.format)] = loaded
         handle = AutomationHandle(self, execution_id)
         self._handles[execution_id] = handle
@@ -439,10 +451,30 @@ class AutomationService:
                   on_event: Callable[[ExecutionState, Event], None] | None = None
                   ) -> ExecutionState:
         """Drive the execution until it ends; safe to call again after a crash (resume).
-        ``on_event(state, event)`` is called after each event is persisted and applied."""
+        ``on_event(state, event)`` is called after each event is persisted and applied.
+        Raises ``OwnerAlive`` (InvalidAutomationStatusUpdateException, naming the owner's host
+        and pid) when another live process drives it."""
         row, document, state = self._load(execution_id)
         if state.status in TERMINAL:
             return state
+        token = self._tokens.pop(execution_id, None)
+        if token is None or not self.ownership.hold(AUTOMATION, execution_id, token):
+            token = self.ownership.claim(AUTOMATION, execution_id,
+                                         what=f"Automation execution {execution_id}")
+        try:
+            row, document, state = self._load(execution_id)  # as the owner, read it again
+            if state.status in TERMINAL:
+                return state
+            return await self._drive(row, document, state, handle, log, on_event)
+        finally:
+            await asyncio.to_thread(self.ownership.release, AUTOMATION, execution_id, token)
+
+    async def _drive(self, row: dict[str, Any], document: Document, state: ExecutionState,
+                     handle: AutomationHandle | None,
+                     log: Callable[[str, str], None] | None,
+                     on_event: Callable[[ExecutionState, Event], None] | None
+                     ) -> ExecutionState:
+        execution_id = state.execution_id
         options = json.loads(row["options"] or "{}")
         runner = AutomationRunner(
             document, state, StoreLog(self.store, document, self.clock, signal_poll_seconds=0.2),
@@ -464,15 +496,46 @@ class AutomationService:
             if log_close is not None:
                 log_close()
 
-    async def resume(self) -> list[str]:
-        """Continue every execution left unfinished; returns their ids."""
-        with self.store.read() as conn:
-            ids = list(conn.execute(sa.select(EXECUTIONS.c.execution_id)
-                                    .where(EXECUTIONS.c.status.in_(RESUMABLE))
-                                    .order_by(EXECUTIONS.c.start_time)).scalars())
+    async def resume(self, execution_ids: list[str] | None = None, *,
+                     on_refused: Callable[[str, OwnerAlive], None] | None = None,
+                     on_start: Callable[[str], None] | None = None) -> list[str]:
+        """Continue the given executions, or every one left unfinished whose owner is gone;
+        returns the ids this call ran. An execution whose owner lives (or that another process
+        takes over first) is not run: ``on_refused(id, error)`` hears of it, and without
+        ``on_refused`` the error is raised. ``on_start(id)`` is called as each one is taken."""
+        if execution_ids is None:
+            with self.store.read() as conn:
+                ids = list(conn.execute(sa.select(EXECUTIONS.c.execution_id)
+                                        .where(EXECUTIONS.c.status.in_(RESUMABLE))
+                                        .order_by(EXECUTIONS.c.start_time)).scalars())
+        else:
+            ids = list(execution_ids)
+        ran: list[str] = []
+
+        async def one(execution_id: str) -> None:
+            try:
+                self._status(execution_id)
+                token = self.ownership.claim(AUTOMATION, execution_id,
+                                             what=f"Automation execution {execution_id}")
+            except OwnerAlive as exc:
+                if on_refused is None:
+                    raise
+                on_refused(execution_id, exc)
+                return
+            self._tokens[execution_id] = token
+            ran.append(execution_id)
+            if on_start is not None:
+                on_start(execution_id)
+            await self.run(execution_id)
+
         if ids:
-            await asyncio.gather(*(self.run(i) for i in ids))
-        return ids
+            await asyncio.gather(*(one(i) for i in ids))
+        return [i for i in ids if i in ran]
+
+    def owner(self, execution_id: str) -> tuple[Owner | None, bool]:
+        """The execution's owner in the store and whether it is alive."""
+        owner = self.ownership.owner(AUTOMATION, execution_id)
+        return owner, self.ownership.alive(owner)
 
     # -- signals ----------------------------------------------------------------------------
 
@@ -527,8 +590,38 @@ class AutomationService:
             raise _fail("InvalidAutomationSignalException", message)
 
     def stop(self, execution_id: str) -> None:
-        """StopAutomationExecution (Type Cancel)."""
+        """StopAutomationExecution (Type Cancel). With a live runner (here or in another
+        process) this stores the Cancel signal that the runner takes in; with none, the
+        execution ends at once, Cancelled (its unfinished steps Cancelled too)."""
+        handle = self._handles.get(execution_id)
+        if handle is None or handle.runner is None:
+            status = self._status(execution_id)
+            _owner, alive = self.owner(execution_id)
+            if status not in TERMINAL and not alive and self._finish_cancelled(execution_id):
+                return
         self.signal(execution_id, "Cancel")
+
+    def _finish_cancelled(self, execution_id: str) -> bool:
+        """Take the execution from its gone owner and record it Cancelled; False when another
+        process took it first."""
+        try:
+            token = self.ownership.claim(AUTOMATION, execution_id,
+                                         what=f"Automation execution {execution_id}")
+        except OwnerAlive:
+            return False
+        try:
+            _row, document, state = self._load(execution_id)
+            if state.status in TERMINAL:
+                return True
+            log = StoreLog(self.store, document, self.clock)
+            try:
+                event = Finished(status=CANCELLED, message=None, at=iso(self.clock.now()))
+                log.append(state, [(state.seq + 1, event)])
+            finally:
+                log.close()
+        finally:
+            self.ownership.release(AUTOMATION, execution_id, token)
+        return True
 
     def _status(self, execution_id: str) -> str:
         with self.store.read() as conn:

@@ -12,6 +12,13 @@ in the caller's event loop) return a ``CommandHandle`` to wait on or cancel. The
 (``command_views``) return AWS's shapes: ``Command``, ``CommandInvocation`` with
 ``CommandPlugins``, and GetCommandInvocation's result. Documents are found by
 ``services.resolution``.
+
+Every command has an owner (``services.ownership``): the process that prepared it, which holds
+and renews the lease while ``execute`` runs. A command whose owner is gone is finished by the
+next ``get_command`` or ``cancel_command`` (``finish_orphaned``): a cancel completes at once
+(Cancelled); otherwise invocations that were running end TimedOut / Execution Timed Out (the
+reply was lost) and unsent ones TimedOut / Delivery Timed Out (docs/decisions.md, "Run
+ownership").
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from ssm_local.engine import ratecontrol
 from ssm_local.engine.clock import Clock, SystemClock
 from ssm_local.engine.command import BUILTIN_PLUGINS, CommandPlugin
 from ssm_local.engine.command.results import PENDING
+from ssm_local.engine.ratecontrol import InvocationStatusDetails, command_state
 from ssm_local.engine.services.command_fanout import FanOut
 from ssm_local.engine.services.command_models import (
     COMMANDS,
@@ -49,6 +57,7 @@ from ssm_local.engine.services.command_models import (
 )
 from ssm_local.engine.services.command_views import CommandViews
 from ssm_local.engine.services.nodes import NodeExecutorFactory, NodeRegistry
+from ssm_local.engine.services.ownership import COMMAND, OwnerAlive, Ownership
 from ssm_local.engine.services.resolution import (
     DocumentLookup,
     ResolvedDocument,
@@ -122,7 +131,8 @@ class CommandService:
     documents and files are always found); ``resolve_ssm`` reads ``{{ssm:name}}`` parameter values;
     ``executor_factory`` (node -> executor) replaces the node registry's executors, e.g. with a
     ``MockExecutor`` for a dry run; ``plugins`` is the Command plugin table (default
-    ``BUILTIN_PLUGINS``); ``parameter_store`` resolves ``{{ssm:name}}`` inside step inputs.
+    ``BUILTIN_PLUGINS``); ``parameter_store`` resolves ``{{ssm:name}}`` inside step inputs;
+    ``lease_seconds`` is the owner's lease (default ``SSM_LOCAL_LEASE_SECONDS`` or 30 s).
     """
 
     def __init__(self, store: Store, nodes: NodeRegistry, *, region: str = "us-east-1",
@@ -130,7 +140,8 @@ class CommandService:
                  resolve_ssm: SsmResolver | None = None,
                  executor_factory: NodeExecutorFactory | None = None,
                  plugins: Mapping[str, CommandPlugin] | None = None,
-                 parameter_store: ParameterReader | None = None) -> None:
+                 parameter_store: ParameterReader | None = None,
+                 lease_seconds: float | None = None) -> None:
         self.store = store
         self.nodes = nodes
         self.region = region
@@ -144,6 +155,8 @@ class CommandService:
         self.views = CommandViews(store, region=region)
         self._active: dict[str, PreparedCommand] = {}
         self._lock = threading.Lock()
+        self.ownership = Ownership(store, self.clock, lease_seconds=lease_seconds)
+        self._tokens: dict[str, str] = {}
 
     def find_document(self, name_or_path: str, version: str | None = None) -> ResolvedDocument:
         """A file, else ``name[:version]`` in the registry, else a bundled document; raises
@@ -224,6 +237,7 @@ class CommandService:
                      "status_details": "Pending", "response_code": -1}
                     for i, node in enumerate(nodes)
                 ])
+            self._tokens[command_id] = self.ownership.insert(conn, COMMAND, command_id)
         return PreparedCommand(command_id, resolved, values, nodes, concurrency, errors,
                                timeout_seconds, now, Progress(total=len(nodes)))
 
@@ -306,10 +320,13 @@ class CommandService:
     # --- CancelCommand -------------------------------------------------------------------------
 
     def cancel_command(self, command_id: str, instance_ids: Sequence[str] | None = None) -> None:
-        """CancelCommand: stop the whole command, or only the invocations on ``instance_ids``."""
-        self.get_command(command_id)
+        """CancelCommand: stop the whole command, or only the invocations on ``instance_ids``.
+        A command whose owner is gone is Cancelled at once."""
+        self.views.get_command(command_id)
         with self._lock:
             active = self._active.get(command_id)
+        if active is None and not instance_ids and self.finish_orphaned(command_id, cancel=True):
+            return
         if active is None or active.loop is None:
             # Running in another process (or finished): the runner polls this flag.
             if instance_ids:
@@ -341,19 +358,86 @@ class CommandService:
                       on_progress: ProgressListener | None = None) -> dict[str, Any]:
         """Run a prepared command to the end; returns its ``Command`` shape."""
         self._register(prepared, asyncio.get_running_loop())
+        command_id = prepared.command_id
+        token = self._tokens.pop(command_id, None)
+        try:
+            if token is None or not self.ownership.hold(COMMAND, command_id, token):
+                token = self.ownership.claim(COMMAND, command_id, what=f"Command {command_id}")
+        except OwnerAlive as exc:
+            with self._lock:
+                self._active.pop(command_id, None)
+            raise CommandError(exc.message, code="InvalidCommandId") from None
         fan_out = FanOut(self.store, self.nodes, self.clock, self.region, self.plugins,
                          self._plugin_document, self.executor_factory, self.parameter_store)
         try:
             await fan_out.run(prepared, on_output=on_output, on_progress=on_progress)
         finally:
             with self._lock:
-                self._active.pop(prepared.command_id, None)
-        return self.get_command(prepared.command_id)
+                self._active.pop(command_id, None)
+            await asyncio.to_thread(self.ownership.release, COMMAND, command_id, token)
+        return self.get_command(command_id)
+
+    def finish_orphaned(self, command_id: str, *, cancel: bool = False) -> bool:
+        """Finish a command whose owner is gone (lease expired, or its process on this host is
+        dead); True when this call finished it. With ``cancel`` (CancelCommand) every unfinished
+        invocation ends Cancelled; otherwise running ones end Execution Timed Out (their reply
+        was lost) and unsent ones Delivery Timed Out. Nothing happens to a finished command or
+        one whose owner lives."""
+        with self.store.read() as conn:
+            row = conn.execute(sa.select(
+                COMMANDS.c.status, COMMANDS.c.max_errors, COMMANDS.c.target_count,
+                COMMANDS.c.cancel_requested).where(COMMANDS.c.command_id == command_id)).first()
+        if row is None or row.status not in (PENDING, "InProgress", "Cancelling"):
+            return False
+        if self.ownership.alive(self.ownership.owner(COMMAND, command_id)):
+            return False
+        try:
+            token = self.ownership.claim(COMMAND, command_id, what=f"Command {command_id}")
+        except OwnerAlive:
+            return False
+        cancelled = cancel or bool(row.cancel_requested)
+        now = self.clock.time()
+        try:
+            with self.store.write() as conn:
+                invocations = conn.execute(sa.select(
+                    INVOCATIONS.c.instance_id, INVOCATIONS.c.status_details).where(
+                    INVOCATIONS.c.command_id == command_id)).all()
+                details: list[InvocationStatusDetails] = []
+                for invocation in invocations:
+                    found = InvocationStatusDetails(invocation.status_details)
+                    if not found.terminal:
+                        found = (InvocationStatusDetails.CANCELLED if cancelled
+                                 else InvocationStatusDetails.EXECUTION_TIMED_OUT
+                                 if found is InvocationStatusDetails.IN_PROGRESS
+                                 else InvocationStatusDetails.DELIVERY_TIMED_OUT)
+                        conn.execute(sa.update(INVOCATIONS).where(
+                            INVOCATIONS.c.command_id == command_id,
+                            INVOCATIONS.c.instance_id == invocation.instance_id).values(
+                            status=found.status, status_details=found.value, finished_at=now))
+                    details.append(found)
+                allowed = ratecontrol.MaxErrors.parse(row.max_errors).allowed(row.target_count)
+                state = command_state(details, allowed_errors=allowed,
+                                      cancel_requested=cancelled)
+                conn.execute(sa.update(COMMANDS).where(COMMANDS.c.command_id == command_id)
+                             .values(status=state.status,
+                                     status_details=state.status_details.value,
+                                     completed_count=state.completed_count,
+                                     error_count=state.error_count,
+                                     delivery_timed_out_count=state.delivery_timed_out_count,
+                                     cancel_requested=cancelled))
+        finally:
+            self.ownership.release(COMMAND, command_id, token)
+        return True
 
     # --- reads (``command_views``) -------------------------------------------------------------
 
     def get_command(self, command_id: str) -> dict[str, Any]:
-        """The ``Command`` shape; CommandError InvalidCommandId when there is no such command."""
+        """The ``Command`` shape; CommandError InvalidCommandId when there is no such command. A
+        command whose owner is gone is finished first (``finish_orphaned``)."""
+        with self._lock:
+            running_here = command_id in self._active
+        if not running_here:
+            self.finish_orphaned(command_id)
         return self.views.get_command(command_id)
 
     def list_commands(self, *, command_id: str | None = None, instance_id: str | None = None,

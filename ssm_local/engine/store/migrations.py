@@ -68,11 +68,18 @@ def _v4_node_executors(conn: Connection) -> None:
     conn.execute(sa.text("UPDATE nodes SET executor = 'ssh' WHERE kind = 'ssh'"))
 
 
+def _v5_run_owners(conn: Connection) -> None:
+    from ssm_local.engine.store.owner_tables import OWNER_TABLES
+
+    SQLModel.metadata.create_all(conn, tables=_tables(*OWNER_TABLES))
+
+
 MIGRATIONS: list[Migration] = [
     (1, "parameters, labels, tags, policy events, documents", _v1_parameters_and_documents),
     (2, "nodes, commands, command invocations, plugin results", _v2_nodes_and_commands),
     (3, "automation executions and their event logs", _v3_automation),
     (4, "nodes name their executor (local, ssh or a plugin) and its options", _v4_node_executors),
+    (5, "owners and leases of running commands and executions", _v5_run_owners),
 ]
 
 
