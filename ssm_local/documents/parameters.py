@@ -21,6 +21,7 @@ import regex
 
 from ssm_local.documents.model import ParameterDefinition
 from ssm_local.grammar.errors import ParameterError
+from ssm_local.grammar.limits import lone_surrogate
 
 LIST_TYPES = {
     "StringList",
@@ -295,6 +296,9 @@ def resolve_parameters(
     Unknown names and missing required parameters (no value, no default) are errors; defaults
     fill the rest; ``{{ssm:name}}`` values are resolved with ``resolve_ssm`` before checking.
     """
+    if (surrogate := lone_surrogate(dict(supplied))) is not None:
+        raise ParameterError(f"a parameter value holds a lone surrogate ({surrogate}), which is "
+                             "not Unicode text", code="InvalidParameters")
     unknown = sorted(set(supplied) - set(definitions))
     if unknown:
         raise ParameterError(

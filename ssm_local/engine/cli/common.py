@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ssm_local.documents import library
+from ssm_local.documents.loader import MAX_READ_BYTES, read_document_stream
 from ssm_local.engine import wire
 from ssm_local.engine.cli import UsageError
 
@@ -47,7 +48,7 @@ def read_document_arg(arg: str) -> tuple[str, bytes]:
     if arg == "-":
         import sys
 
-        return "<stdin>", sys.stdin.buffer.read()
+        return "<stdin>", read_document_stream(sys.stdin.buffer)
     path = Path(arg)
     if path.is_file():
         return arg, _read(path)
@@ -64,8 +65,8 @@ def read_document_arg(arg: str) -> tuple[str, bytes]:
 
 def _read(path: Path) -> bytes:
     try:
-        with path.open("rb") as handle:
-            return handle.read(2 * 1024 * 1024)
+        with path.open("rb") as handle:  # over the loader's limit, it reports the size
+            return handle.read(MAX_READ_BYTES + 1)
     except OSError as exc:
         raise UsageError(f"{path}: {exc.strerror or exc}") from None
 

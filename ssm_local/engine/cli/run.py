@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import sys
 import threading
 from typing import Any
 
+from ssm_local.engine import wire
 from ssm_local.engine.cli import EXIT_FAILED, EXIT_OK, UsageError
 from ssm_local.engine.cli.commands import command_text
 from ssm_local.engine.cli.common import open_engine, print_json
@@ -77,9 +77,9 @@ def parse_parameters(items: list[str] | None, json_text: str | None) -> dict[str
     values: dict[str, Any] = {}
     if json_text:
         try:
-            loaded = json.loads(json_text)
-        except json.JSONDecodeError as exc:
-            raise UsageError(f"--parameters-json is not JSON: {exc}") from None
+            loaded = wire.parse_json(json_text)
+        except ValueError as exc:
+            raise UsageError(f"--parameters-json: {exc}") from None
         if not isinstance(loaded, dict):
             raise UsageError("--parameters-json must be a JSON object of names to values")
         values.update(loaded)
@@ -141,8 +141,14 @@ def _document(engine: Any, arg: str, version: str | None) -> Any:
 
     if arg == "-":
         return ResolvedDocument("<stdin>", version or "$DEFAULT",
-                                load_document(sys.stdin.read(), "<stdin>"))
+                                load_document(_stdin_text(), "<stdin>"))
     return engine.commands.find_document(arg, version)
+
+
+def _stdin_text() -> str:
+    from ssm_local.documents.loader import read_document_stream
+
+    return read_document_stream(sys.stdin.buffer).decode("utf-8")  # main() reports bad UTF-8
 
 
 def run_command(args: argparse.Namespace) -> int:

@@ -99,7 +99,7 @@ class Store:
         if self.dialect == "sqlite":
             database = parsed.database
             if database and database != ":memory:" and not database.startswith("file:"):
-                Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+                _make_parent(Path(database).expanduser())
             engine = sa.create_engine(
                 parsed, echo=echo, connect_args={"timeout": 30, "check_same_thread": False}
             )
@@ -239,6 +239,19 @@ class FastCursor:
     def all(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
         self._cursor.execute(self._sql(sql), params or {})
         return list(self._cursor.fetchall())
+
+
+def _make_parent(database: Path) -> None:
+    """Create the directory a SQLite file goes in; ``StoreError`` (StoreUnavailable) when the
+    OS refuses (no permission, a file in the way, a read-only or virtual file system)."""
+    try:
+        database.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        where = exc.filename or database.parent
+        raise StoreError(
+            f"cannot create the store directory {where}: {exc.strerror or exc}",
+            code="StoreUnavailable",
+        ) from None
 
 
 def _rollback(raw: Any) -> None:
