@@ -429,10 +429,8 @@ class _YamlPositions:
             seen.add(key)
             self._node((*path, key), v, k, explicit=explicit)
         for base in merged:
-            if id(base) in self.on_path:
-                mark = base.start_mark
-                raise _recursive_alias(self.source, path, mark.line + 1, mark.column + 1)
-            if isinstance(base, yaml.MappingNode):
+            # a mapping merging itself (``a: &a {<<: *a}``) adds nothing, as the loader has it
+            if isinstance(base, yaml.MappingNode) and id(base) not in self.on_path:
                 self.on_path.add(id(base))
                 try:
                     self._members(path, base, explicit=False, seen=seen)
