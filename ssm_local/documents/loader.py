@@ -386,7 +386,7 @@ class _YamlPositions:
                 code="DocumentTooLarge", source=self.source, line=mark.line + 1,
                 column=mark.column + 1, path=format_path(path),
             )
-        if len(path) > MAX_NESTING_DEPTH:
+        if len(path) > MAX_NESTING_DEPTH and not isinstance(node, yaml.ScalarNode):  # as the loader
             raise DocumentError(
                 f"document nests deeper than {MAX_NESTING_DEPTH} levels", code="DocumentTooDeep",
                 source=self.source, line=mark.line + 1, column=mark.column + 1,

@@ -105,7 +105,7 @@ def coerce(definition: ParameterDefinition, value: Any) -> Any:
         if isinstance(value, str):
             try:
                 value = json.loads(value) if value.strip() else {}
-            except json.JSONDecodeError:
+            except (ValueError, RecursionError):  # also an integer over 4,300 digits
                 raise _bad_type(name, type_name, value) from None
         if isinstance(value, dict):
             return value
@@ -114,12 +114,12 @@ def coerce(definition: ParameterDefinition, value: Any) -> Any:
         if wire:
             try:
                 value = [json.loads(v) for v in value] if len(value) != 1 else json.loads(value[0])
-            except json.JSONDecodeError:
+            except (ValueError, RecursionError):
                 raise _bad_type(name, type_name, value) from None
         elif isinstance(value, str):
             try:
                 value = json.loads(value)
-            except json.JSONDecodeError:
+            except (ValueError, RecursionError):
                 raise _bad_type(name, type_name, value) from None
         if isinstance(value, dict):
             value = [value]
@@ -142,7 +142,7 @@ def coerce(definition: ParameterDefinition, value: Any) -> Any:
     if type_name == "Integer":
         if isinstance(value, int) and not isinstance(value, bool):
             return value
-        if isinstance(value, str) and re.fullmatch(r"-?[0-9]+", value.strip()):
+        if isinstance(value, str) and re.fullmatch(r"-?[0-9]{1,4300}", value.strip()):
             return int(value.strip())
         raise _bad_type(name, type_name, value)
     if isinstance(value, str):
@@ -179,7 +179,7 @@ def type_problem(definition: ParameterDefinition, value: Any) -> str | None:
         )
     elif type_name == "Integer":
         ok = (isinstance(value, int) and not isinstance(value, bool)) or (
-            isinstance(value, str) and re.fullmatch(r"-?[0-9]+", value.strip()) is not None
+            isinstance(value, str) and re.fullmatch(r"-?[0-9]{1,4300}", value.strip()) is not None
         )
     else:
         ok = (isinstance(value, str | int | float) and not isinstance(value, bool)) or (
@@ -196,7 +196,7 @@ def _json_object_text(value: Any) -> bool:
         return False
     try:
         return isinstance(json.loads(value), dict)
-    except (json.JSONDecodeError, RecursionError):
+    except (ValueError, RecursionError):
         return False
 
 
