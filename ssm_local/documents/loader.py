@@ -15,14 +15,16 @@ expect: ``yes``/``no``/``on``/``off`` and dates stay strings, only ``true``/``fa
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, BinaryIO, Literal
 
 import yaml
 
 from ssm_local.grammar.errors import DocumentError
+from ssm_local.grammar.limits import MAX_INTEGER_DIGITS, huge_integer, lone_surrogate
 
 MAX_DOCUMENT_BYTES = 64 * 1024
 """AWS's MaxDocumentSizeExceeded limit on document content."""
@@ -34,7 +36,8 @@ MAX_NESTING_DEPTH = 100
 """Deepest nesting of objects and arrays accepted (decision: real documents stay under 20)."""
 
 MAX_VALUES = 200_000
-"""Most values a document may expand to (guards against YAML alias bombs)."""
+"""Most values a document may expand to, an alias counted each time it repeats its anchor
+(guards against YAML alias and merge-key bombs; the line locator keeps the same budget)."""
 
 Path = tuple[str | int, ...]
 Format = Literal["JSON", "YAML"]
@@ -80,6 +83,8 @@ class _Loader(_YamlBase):  # type: ignore[misc]  # CSafeLoader when libyaml is t
 
 
 class _YamlKeyError(Exception):
+    """A node the loader refuses (a duplicate or unhashable key, an integer too long)."""
+
     def __init__(self, message: str, node: yaml.Node) -> None:
         super().__init__(message)
         self.node = node
@@ -125,10 +130,13 @@ def _yaml12_resolvers() -> dict[Any, Any]:
 
 def _construct_int(loader: Any, node: yaml.ScalarNode) -> int:
     text = loader.construct_scalar(node)
-    if text.startswith("0o"):
-        return int(text[2:], 8)
-    if text.startswith("0x"):
-        return int(text[2:], 16)
+    if len(text) > MAX_INTEGER_DIGITS:
+        raise _YamlKeyError(huge_integer(len(text.lstrip("+-"))), node)
+    if text.startswith(("0o", "0x")):
+        value = int(text[2:], 8 if text[1] == "o" else 16)
+        if value.bit_length() > MAX_INTEGER_DIGITS * 3:  # under 10 ** 4300: it prints back
+            raise _YamlKeyError(huge_integer(int(value.bit_length() * 0.30103) + 1), node)
+        return value
     return int(text, 10)
 
 
@@ -169,18 +177,24 @@ class Position:
 class Locator:
     """Answers "where is this path?" for one document text; scans the text on first use."""
 
-    def __init__(self, text: str, fmt: Format) -> None:
+    def __init__(self, text: str, fmt: Format, source: str = "<document>") -> None:
         self._text = text
         self._format = fmt
+        self._source = source
         self._positions: dict[Path, Position] | None = None
 
     def _build(self) -> dict[Path, Position]:
+        """Scan the text once. Raises ``DocumentError`` (DocumentTooLarge, RecursiveAlias) when
+        YAML aliases expand past ``MAX_VALUES`` values or refer to a node that contains them."""
         if self._positions is None:
             try:
                 if self._format == "JSON":
                     self._positions = _JsonScanner(self._text).scan()
                 else:
-                    self._positions = _yaml_positions(self._text)
+                    self._positions = _YamlPositions(self._source).scan(self._text)
+            except DocumentError:
+                self._positions = {}
+                raise
             except Exception:  # the data loaded, so this is only a missing location
                 self._positions = {}
         return self._positions
@@ -336,31 +350,99 @@ class _JsonScanner:
             self.i += 1
 
 
-def _yaml_positions(text: str) -> dict[Path, Position]:
-    root = yaml.compose(text, Loader=_Loader)
-    positions: dict[Path, Position] = {}
-    if root is None:
-        return positions
-    stack: list[tuple[Path, yaml.Node, yaml.Node | None]] = [((), root, None)]
-    while stack:
-        path, node, key_node = stack.pop()
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+class _YamlPositions:
+    """Walks the composed YAML node graph the way the loaded data expands it, recording where
+    each path starts.
+
+    Aliases make the graph a DAG (or, with ``a: &a [*a]``, a cyclic graph), so the walk counts
+    every value it reaches against the loader's own budget (``MAX_VALUES``) and keeps the nodes
+    on the current path: re-entering one is a cycle. Merge keys (``<<: *base``) place the merged
+    members under the mapping that merges them, as the loaded data has them; members written in
+    the mapping itself win.
+    """
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.positions: dict[Path, Position] = {}
+        self.values = 0
+        self.on_path: set[int] = set()
+
+    def scan(self, text: str) -> dict[Path, Position]:
+        root = yaml.compose(text, Loader=_Loader)
+        if root is not None:
+            self._node((), root, None, explicit=True)
+        return self.positions
+
+    def _node(self, path: Path, node: yaml.Node, key_node: yaml.Node | None, *,
+              explicit: bool) -> None:
         mark = node.start_mark
-        style = getattr(node, "style", None) if isinstance(node, yaml.ScalarNode) else None
-        positions[path] = Position(
-            mark.line + 1,
-            mark.column + 1,
-            key_node.start_mark.line + 1 if key_node else None,
-            key_node.start_mark.column + 1 if key_node else None,
-            style,
-        )
-        if isinstance(node, yaml.MappingNode):
-            for k, v in node.value:
-                key = k.value if isinstance(k, yaml.ScalarNode) else str(k.value)
-                stack.append(((*path, key), v, k))
-        elif isinstance(node, yaml.SequenceNode):
-            for index, item in enumerate(node.value):
-                stack.append(((*path, index), item, None))
-    return positions
+        self.values += 1
+        if self.values > MAX_VALUES:
+            raise DocumentError(
+                f"document expands to more than {MAX_VALUES} values (YAML aliases)",
+                code="DocumentTooLarge", source=self.source, line=mark.line + 1,
+                column=mark.column + 1, path=format_path(path),
+            )
+        if len(path) > MAX_NESTING_DEPTH and not isinstance(node, yaml.ScalarNode):  # as the loader
+            raise DocumentError(
+                f"document nests deeper than {MAX_NESTING_DEPTH} levels", code="DocumentTooDeep",
+                source=self.source, line=mark.line + 1, column=mark.column + 1,
+                path=format_path(path),
+            )
+        if explicit or path not in self.positions:
+            style = node.style if isinstance(node, yaml.ScalarNode) else None
+            self.positions[path] = Position(
+                mark.line + 1,
+                mark.column + 1,
+                key_node.start_mark.line + 1 if key_node else None,
+                key_node.start_mark.column + 1 if key_node else None,
+                style,
+            )
+        if isinstance(node, yaml.ScalarNode):
+            return
+        if id(node) in self.on_path:
+            raise _recursive_alias(self.source, path, mark.line + 1, mark.column + 1)
+        self.on_path.add(id(node))
+        try:
+            if isinstance(node, yaml.MappingNode):
+                self._members(path, node, explicit=explicit)
+            elif isinstance(node, yaml.SequenceNode):
+                for index, item in enumerate(node.value):
+                    self._node((*path, index), item, None, explicit=explicit)
+        finally:
+            self.on_path.discard(id(node))
+
+    def _members(self, path: Path, node: yaml.MappingNode, *, explicit: bool,
+                 seen: set[str] | None = None) -> None:
+        seen = set() if seen is None else seen
+        merged: list[yaml.Node] = []
+        for k, v in node.value:
+            if k.tag == _MERGE_TAG:
+                merged.extend(v.value if isinstance(v, yaml.SequenceNode) else [v])
+                continue
+            key = k.value if isinstance(k, yaml.ScalarNode) else str(k.value)
+            if key in seen:
+                continue
+            seen.add(key)
+            self._node((*path, key), v, k, explicit=explicit)
+        for base in merged:
+            # a mapping merging itself (``a: &a {<<: *a}``) adds nothing, as the loader has it
+            if isinstance(base, yaml.MappingNode) and id(base) not in self.on_path:
+                self.on_path.add(id(base))
+                try:
+                    self._members(path, base, explicit=False, seen=seen)
+                finally:
+                    self.on_path.discard(id(base))
+
+
+def _recursive_alias(source: str, path: Path, line: int, column: int) -> DocumentError:
+    return DocumentError(
+        f"a YAML alias at {format_path(path)} refers to a node that contains it (a cycle)",
+        code="RecursiveAlias", source=source, line=line, column=column, path=format_path(path),
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -405,8 +487,14 @@ def _as_text(content: str | bytes, source: str) -> str:
                 f"content is not UTF-8 text (invalid byte at offset {exc.start})",
                 source,
             ) from None
-    elif len(content) > MAX_READ_BYTES // 4 and len(content.encode("utf-8")) > MAX_READ_BYTES:
-        raise _size_error(len(content.encode("utf-8")), source)
+    else:
+        surrogate = None if content.isascii() else lone_surrogate(content)
+        if surrogate is not None:  # undecodable bytes read with surrogateescape, or an escape
+            raise _fail("DocumentSyntaxError",
+                        f"content is not UTF-8 text (it holds a lone surrogate, {surrogate})",
+                        source)
+        if len(content) > MAX_READ_BYTES // 4 and len(content.encode("utf-8")) > MAX_READ_BYTES:
+            raise _size_error(len(content.encode("utf-8")), source)
     if content.startswith("\ufeff"):
         content = content[1:]
     nul = content.find("\x00")
@@ -416,6 +504,36 @@ def _as_text(content: str | bytes, source: str) -> str:
         raise _fail("DocumentSyntaxError", "content is binary (it contains a NUL character)",
                     source, line, column)
     return content
+
+
+def read_document_file(path: str | os.PathLike[str], source: str | None = None) -> bytes:
+    """The bytes of a document file, its size checked (``os.stat``) before anything is read.
+
+    Raises ``DocumentError`` (MaxDocumentSizeExceeded) for a file over ``MAX_READ_BYTES``, also
+    when a file that reports a smaller size (a pipe, a ``/proc`` file) yields more; ``OSError``
+    when it cannot be opened or read. Memory stays under ``MAX_READ_BYTES`` whatever the file.
+    """
+    where = source or os.fspath(path)
+    with open(path, "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size > MAX_READ_BYTES:
+            raise _size_error(size, where)
+        return read_document_stream(handle, where)
+
+
+def read_document_stream(stream: BinaryIO, source: str = "<stdin>") -> bytes:
+    """At most ``MAX_READ_BYTES`` from a binary stream (standard input); ``DocumentError``
+    (MaxDocumentSizeExceeded) when it holds more."""
+    data = stream.read(MAX_READ_BYTES + 1)
+    if len(data) > MAX_READ_BYTES:
+        raise _fail(
+            "MaxDocumentSizeExceeded",
+            f"document content is more than {MAX_READ_BYTES} bytes; AWS allows at most "
+            f"{MAX_DOCUMENT_BYTES} bytes (64 KB) and ssm-local does not read text over "
+            f"{MAX_READ_BYTES} bytes",
+            source,
+        )
+    return data
 
 
 def _size_error(size: int, source: str) -> DocumentError:
@@ -440,6 +558,16 @@ class _DuplicateJsonKey(Exception):
     pass
 
 
+class _HugeJsonInteger(Exception):
+    pass
+
+
+def _parse_json_int(text: str) -> int:
+    if len(text) > MAX_INTEGER_DIGITS:
+        raise _HugeJsonInteger(text)
+    return int(text)
+
+
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result = dict(pairs)
     if len(result) != len(pairs):
@@ -458,7 +586,7 @@ def load_text(content: str | bytes, *, source: str = "<document>",
         data = _load_json(text, source)
     else:
         data = _load_yaml(text, source)
-    locator = Locator(text, fmt)
+    locator = Locator(text, fmt, source)
     _check_shape(data, source, locator)
     if not isinstance(data, dict):
         kind = "a list" if isinstance(data, list) else f"a {type(data).__name__} value"
@@ -486,7 +614,13 @@ def load_text(content: str | bytes, *, source: str = "<document>",
 
 def _load_json(text: str, source: str) -> Any:
     try:
-        return json.loads(text, object_pairs_hook=_no_duplicates)
+        return json.loads(text, object_pairs_hook=_no_duplicates, parse_int=_parse_json_int)
+    except _HugeJsonInteger as exc:
+        digits = str(exc)
+        found = re.search(f"-?[0-9]{{{MAX_INTEGER_DIGITS + 1},}}", text)
+        at = found.start() if found else 0
+        raise _fail("DocumentSyntaxError", huge_integer(len(digits.lstrip("-"))), source,
+                    text.count("\n", 0, at) + 1, at - (text.rfind("\n", 0, at) + 1) + 1) from None
     except _DuplicateJsonKey:
         line, column, key = _find_json_duplicate(text)
         raise _fail("DuplicateKey", f"duplicate key {key!r}", source, line, column) from None
@@ -577,30 +711,38 @@ def _iter_yaml(text: str) -> Iterator[Any]:
 
 
 def _check_shape(data: Any, source: str, locator: Locator) -> None:
-    """Reject documents nested too deeply, expanding to too many values, or with odd keys."""
-    if not isinstance(data, dict | list):
-        return
-    stack: list[tuple[Any, Path]] = [(data, ())]
-    seen = 0
-    while stack:
-        value, path = stack.pop()
-        seen += 1
-        if seen > MAX_VALUES:
-            raise _fail("DocumentTooLarge",
-                        f"document expands to more than {MAX_VALUES} values", source)
+    """Reject documents nested too deeply, expanding to too many values (``MAX_VALUES``, every
+    value counted each time an alias repeats it), holding a cycle (``a: &a [*a]``), or with odd
+    keys."""
+    if isinstance(data, dict | list):
+        _ShapeCheck(source, locator).visit(data, ())
+
+
+class _ShapeCheck:
+    def __init__(self, source: str, locator: Locator) -> None:
+        self.source = source
+        self.locator = locator
+        self.values = 1
+        self.on_path: set[int] = set()
+
+    def visit(self, value: dict[Any, Any] | list[Any], path: Path) -> None:
         if len(path) > MAX_NESTING_DEPTH:
-            raise _fail("DocumentTooDeep",
-                        f"document nests deeper than {MAX_NESTING_DEPTH} levels", source,
-                        *locator.locate(path), path=format_path(path))
-        if isinstance(value, dict):
-            for key, item in value.items():
-                if not isinstance(key, str):
-                    raise _fail("DocumentSyntaxError",
-                                f"object keys must be strings, found {key!r}", source,
-                                *locator.locate(path), path=format_path(path))
-                if isinstance(item, dict | list):
-                    stack.append((item, (*path, key)))
-        else:
-            for index, item in enumerate(value):
-                if isinstance(item, dict | list):
-                    stack.append((item, (*path, index)))
+            raise _fail("DocumentTooDeep", f"document nests deeper than {MAX_NESTING_DEPTH} levels",
+                        self.source, *self.locator.locate(path), path=format_path(path))
+        if id(value) in self.on_path:
+            line, column = self.locator.locate(path)
+            raise _recursive_alias(self.source, path, line or 1, column or 1)
+        self.values += len(value)
+        if self.values > MAX_VALUES:
+            # for YAML aliases, the locator's own walk meets the budget and names the spot
+            raise _fail("DocumentTooLarge", f"document expands to more than {MAX_VALUES} values",
+                        self.source, *self.locator.locate(path), path=format_path(path))
+        self.on_path.add(id(value))
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, item in items:
+            if isinstance(value, dict) and not isinstance(key, str):
+                raise _fail("DocumentSyntaxError", f"object keys must be strings, found {key!r}",
+                            self.source, *self.locator.locate(path), path=format_path(path))
+            if isinstance(item, dict | list):
+                self.visit(item, (*path, key))
+        self.on_path.discard(id(value))

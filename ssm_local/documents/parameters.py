@@ -26,6 +26,7 @@ from ssm_local.documents.patterns import (
     pattern_search,
 )
 from ssm_local.grammar.errors import ParameterError
+from ssm_local.grammar.limits import lone_surrogate
 
 LIST_TYPES = {
     "StringList",
@@ -73,7 +74,7 @@ def coerce(definition: ParameterDefinition, value: Any) -> Any:
         if isinstance(value, str):
             try:
                 value = json.loads(value) if value.strip() else {}
-            except json.JSONDecodeError:
+            except (ValueError, RecursionError):  # also an integer over 4,300 digits
                 raise _bad_type(name, type_name, value) from None
         if isinstance(value, dict):
             return value
@@ -82,12 +83,12 @@ def coerce(definition: ParameterDefinition, value: Any) -> Any:
         if wire:
             try:
                 value = [json.loads(v) for v in value] if len(value) != 1 else json.loads(value[0])
-            except json.JSONDecodeError:
+            except (ValueError, RecursionError):
                 raise _bad_type(name, type_name, value) from None
         elif isinstance(value, str):
             try:
                 value = json.loads(value)
-            except json.JSONDecodeError:
+            except (ValueError, RecursionError):
                 raise _bad_type(name, type_name, value) from None
         if isinstance(value, dict):
             value = [value]
@@ -110,7 +111,7 @@ def coerce(definition: ParameterDefinition, value: Any) -> Any:
     if type_name == "Integer":
         if isinstance(value, int) and not isinstance(value, bool):
             return value
-        if isinstance(value, str) and re.fullmatch(r"-?[0-9]+", value.strip()):
+        if isinstance(value, str) and re.fullmatch(r"-?[0-9]{1,4300}", value.strip()):
             return int(value.strip())
         raise _bad_type(name, type_name, value)
     if isinstance(value, str):
@@ -147,7 +148,7 @@ def type_problem(definition: ParameterDefinition, value: Any) -> str | None:
         )
     elif type_name == "Integer":
         ok = (isinstance(value, int) and not isinstance(value, bool)) or (
-            isinstance(value, str) and re.fullmatch(r"-?[0-9]+", value.strip()) is not None
+            isinstance(value, str) and re.fullmatch(r"-?[0-9]{1,4300}", value.strip()) is not None
         )
     else:
         ok = (isinstance(value, str | int | float) and not isinstance(value, bool)) or (
@@ -164,7 +165,7 @@ def _json_object_text(value: Any) -> bool:
         return False
     try:
         return isinstance(json.loads(value), dict)
-    except (json.JSONDecodeError, RecursionError):
+    except (ValueError, RecursionError):
         return False
 
 
@@ -285,6 +286,9 @@ def resolve_parameters(
     Raises ``ParameterError`` (InvalidParameters), also when matching allowedPattern takes longer
     than ``patterns.PATTERN_TIMEOUT_SECONDS``; ``resolve_ssm``'s own errors pass through.
     """
+    if (surrogate := lone_surrogate(dict(supplied))) is not None:
+        raise ParameterError(f"a parameter value holds a lone surrogate ({surrogate}), which is "
+                             "not Unicode text", code="InvalidParameters")
     unknown = sorted(set(supplied) - set(definitions))
     if unknown:
         raise ParameterError(

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any, overload
 
 from ssm_local.grammar.errors import ApiError
+from ssm_local.grammar.limits import MAX_INTEGER_DIGITS, huge_integer, lone_surrogate
 
 # -- values ------------------------------------------------------------------------------------
 
@@ -54,6 +55,32 @@ def to_string_list_map(values: Mapping[str, Any]) -> dict[str, list[str]]:
 def drop_none(shape: Mapping[str, Any]) -> dict[str, Any]:
     """``shape`` without its ``None`` members: AWS leaves absent members out of a response."""
     return {key: value for key, value in shape.items() if value is not None}
+
+
+def parse_json(text: str) -> Any:
+    """JSON text supplied by a user (a flag, a request member) as plain data.
+
+    Raises ``ValueError`` with a message fit to show for text that is not JSON, that nests
+    deeper than the decoder's recursion allows, that holds an integer of more than
+    ``MAX_INTEGER_DIGITS`` digits, or a string with a lone surrogate (``"\\ud800"``, which no
+    UTF-8 store or output can hold); callers raise their own error class with it.
+    """
+    try:
+        data = json.loads(text, parse_int=_parse_int)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not JSON: {exc}") from None
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+    surrogate = lone_surrogate(data)
+    if surrogate is not None:
+        raise ValueError(f"a string holds a lone surrogate ({surrogate}), which is not Unicode text")
+    return data
+
+
+def _parse_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INTEGER_DIGITS:
+        raise json.JSONDecodeError(huge_integer(len(text.lstrip("-"))), text[:20], 0)
+    return int(text)
 
 
 # -- timestamps --------------------------------------------------------------------------------
@@ -119,6 +146,9 @@ def parse_iso8601(text: str) -> datetime:
 
 _TOKEN_FORMAT = 1
 
+MAX_TOKEN_CHARS = 4096
+"""Longest NextToken read; longer text is not a token this module handed out."""
+
 
 class InvalidNextToken(ApiError):
     """A ``NextToken`` that this request did not hand out (AWS's ``InvalidNextToken``)."""
@@ -144,6 +174,8 @@ def decode_token(kind: str, token: str | None, *,
     if token is None:
         return None
     try:
+        if len(token) > MAX_TOKEN_CHARS:
+            raise ValueError(len(token))
         data = json.loads(base64.urlsafe_b64decode(token.encode("ascii")))
         after = data["a"]
         if data["v"] != _TOKEN_FORMAT or data["k"] != kind:
@@ -151,7 +183,7 @@ def decode_token(kind: str, token: str | None, *,
         if isinstance(after, bool) or not isinstance(after, str | int):
             raise ValueError(after)
         return after
-    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeEncodeError):
+    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeEncodeError, RecursionError):
         raise error("The NextToken is not valid for this request.",
                     code=InvalidNextToken.code) from None
 
@@ -166,6 +198,7 @@ __all__ = [
     "iso8601_millis",
     "iso8601_seconds",
     "parse_iso8601",
+    "parse_json",
     "to_epoch",
     "to_string",
     "to_string_list",

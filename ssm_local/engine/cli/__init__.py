@@ -18,6 +18,7 @@ import sys
 from collections.abc import Sequence
 
 from ssm_local.grammar.errors import SsmLocalError
+from ssm_local.grammar.limits import lone_surrogate
 
 SUBCOMMANDS: tuple[str, ...] = (
     "validate", "run", "executions", "commands", "nodes", "param", "docs",
@@ -74,6 +75,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None) -> int:
+    undecodable = _undecodable_argument(sys.argv[1:] if argv is None else argv)
+    if undecodable is not None:
+        print(f"ssm-local: error: {undecodable}", file=sys.stderr)
+        return EXIT_USAGE
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -87,10 +92,32 @@ def _main(argv: Sequence[str] | None) -> int:
     except SsmLocalError as exc:
         print(f"ssm-local: {exc}", file=sys.stderr)
         return EXIT_FAILED
+    except UnicodeDecodeError as exc:  # standard input or a file read as text
+        print(f"ssm-local: error: input is not UTF-8 text (invalid byte 0x{exc.object[exc.start]:02X} "
+              f"at offset {exc.start})", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:
+        raise  # main() ends quietly
+    except OSError as exc:  # the machine refused: a permission, a full disk, a path in the way
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"ssm-local: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         print("ssm-local: interrupted", file=sys.stderr)
         return 130
     return code
+
+
+def _undecodable_argument(argv: Sequence[str]) -> str | None:
+    """Why an argument cannot be used, when one is not UTF-8: Python hands such bytes over as
+    lone surrogates (``surrogateescape``), which no store, document or output can hold."""
+    for index, arg in enumerate(argv, start=1):
+        surrogate = lone_surrogate(arg)
+        if surrogate is not None:
+            code = int(surrogate[2:], 16)
+            byte = f"byte 0x{code - 0xDC00:02X}" if 0xDC80 <= code <= 0xDCFF else surrogate
+            return f"argument {index} is not UTF-8 text ({byte})"
+    return None
 
 
 if __name__ == "__main__":  # pragma: no cover

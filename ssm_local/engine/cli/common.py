@@ -9,7 +9,6 @@ Printing responses is ``cli/output.py``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,7 +36,9 @@ def read_document_arg(arg: str) -> tuple[str, bytes]:
     if arg == "-":
         import sys
 
-        return "<stdin>", sys.stdin.buffer.read()
+        from ssm_local.documents.loader import read_document_stream
+
+        return "<stdin>", read_document_stream(sys.stdin.buffer)
     path = Path(arg)
     if path.is_file():
         return arg, _read(path)
@@ -54,8 +55,10 @@ def read_document_arg(arg: str) -> tuple[str, bytes]:
 
 def _read(path: Path) -> bytes:
     try:
-        with path.open("rb") as handle:
-            return handle.read(2 * 1024 * 1024)
+        with path.open("rb") as handle:  # over the loader's limit, it reports the size
+            from ssm_local.documents.loader import MAX_READ_BYTES
+
+            return handle.read(MAX_READ_BYTES + 1)
     except OSError as exc:
         raise UsageError(f"{path}: {exc.strerror or exc}") from None
 
@@ -197,10 +200,12 @@ def parse_parameters_text(text: str, flag: str = "--parameters") -> dict[str, An
     ``UsageError`` naming ``flag`` when it reads as neither."""
     stripped = text.strip()
     if stripped.startswith("{"):
+        from ssm_local.engine.wire import parse_json
+
         try:
-            loaded = json.loads(stripped)
-        except json.JSONDecodeError as exc:
-            raise UsageError(f"{flag} is not JSON: {exc}") from None
+            loaded = parse_json(stripped)
+        except ValueError as exc:
+            raise UsageError(f"{flag}: {exc}") from None
         if not isinstance(loaded, dict):
             raise UsageError(f"{flag} must be a JSON object of names to values")
         return loaded

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ssm_local.documents.loader import read_document_file, read_document_stream
 from ssm_local.engine.cli import EXIT_OK, UsageError
 from ssm_local.engine.cli.common import open_engine
 from ssm_local.engine.cli.output import deprecated, emit
@@ -33,13 +34,24 @@ TYPES = ("Command", "Automation", "Policy", "Session", "Package", "ChangeCalenda
 
 def _content(path: str, fmt: str | None) -> tuple[str, str]:
     if path == "-":
-        return sys.stdin.read(), fmt or "JSON"
+        return _decode(read_document_stream(sys.stdin.buffer), path), fmt or "JSON"
     file = Path(path)
     if not file.is_file():
         raise UsageError(f"no such file: {path}")
     suffix = file.suffix.lower()
     guessed = "YAML" if suffix in (".yaml", ".yml") else "TEXT" if suffix in (".ics", ".txt") else "JSON"
-    return file.read_text(encoding="utf-8"), fmt or guessed
+    try:
+        data = read_document_file(file)
+    except OSError as exc:
+        raise UsageError(f"{path}: {exc.strerror or exc}") from None
+    return _decode(data, path), fmt or guessed
+
+
+def _decode(data: bytes, source: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{source} is not UTF-8 text (invalid byte at offset {exc.start})") from None
 
 
 def add_document_format(parser: argparse.ArgumentParser) -> None:

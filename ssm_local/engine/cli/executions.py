@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 from datetime import datetime
 from typing import Any
@@ -137,10 +136,12 @@ _UNFINISHED = ("Pending", "InProgress", "Waiting", "Cancelling")
 def _signal(args: argparse.Namespace) -> int:
     payload: dict[str, Any] = {}
     if args.payload:
+        from ssm_local.engine.wire import parse_json
+
         try:
-            payload = json.loads(args.payload)
-        except json.JSONDecodeError as exc:
-            raise UsageError(f"--payload is not JSON: {exc.msg}") from None
+            payload = parse_json(args.payload)
+        except ValueError as exc:
+            raise UsageError(f"--payload: {exc}") from None
         if not isinstance(payload, dict):
             raise UsageError("--payload must be a JSON object")
     if args.step:

@@ -88,10 +88,12 @@ def apply_cli_input_json(args: argparse.Namespace) -> None:
         except OSError as exc:
             raise UsageError(f"--cli-input-json: {text[len('file://'):]}: "
                              f"{exc.strerror or exc}") from None
+    from ssm_local.engine.wire import parse_json
+
     try:
-        loaded = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"--cli-input-json is not JSON: {exc}") from None
+        loaded = parse_json(text)
+    except ValueError as exc:
+        raise UsageError(f"--cli-input-json: {exc}") from None
     if not isinstance(loaded, dict):
         raise UsageError("--cli-input-json must be a JSON object of request members")
     names: dict[str, str] = getattr(args, "cli_input_names", {})

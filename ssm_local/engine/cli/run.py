@@ -186,7 +186,7 @@ def _document(engine: Any, arg: str, version: str | None) -> Any:
 
     if arg == "-":
         return ResolvedDocument("<stdin>", version or "$DEFAULT",
-                                load_document(sys.stdin.read(), "<stdin>"))
+                                load_document(_stdin_text(), "<stdin>"))
     return engine.commands.find_document(arg, version)
 
 
@@ -201,6 +201,12 @@ def _parameters(args: argparse.Namespace) -> dict[str, Any]:
                                             "--parameters-json"))
     texts = [text for group in args.parameters or [] for text in group]
     return parse_parameters(args.parameter, texts, values)
+
+
+def _stdin_text() -> str:
+    from ssm_local.documents.loader import read_document_stream
+
+    return read_document_stream(sys.stdin.buffer).decode("utf-8")  # main() reports bad UTF-8
 
 
 def _nodes(args: argparse.Namespace) -> tuple[list[dict[str, Any]], list[str]]:

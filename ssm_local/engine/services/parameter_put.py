@@ -23,6 +23,7 @@ from ssm_local.engine.services import parameter_rules as rules
 from ssm_local.engine.services.parameter_events import policies_of
 from ssm_local.engine.services.parameter_rules import fail
 from ssm_local.engine.store.database import FastCursor
+from ssm_local.grammar.limits import lone_surrogate
 
 _COLUMNS = (
     "type, value, key_id, data_type, tier, description, allowed_pattern, policies, "
@@ -161,13 +162,18 @@ def check_request(
 ) -> PutRequest:
     """Check what PutParameter can check without the store, in AWS's order.
 
-    Raises ``ParameterStoreError`` with ValidationException (a bad or reserved name, Tags
+    Raises ``ParameterStoreError`` with ValidationException (a bad or reserved name, a lone
+    surrogate in any member, Tags
     together with Overwrite, a bad Type, a Description over 1024 characters, a bad tag),
     HierarchyLevelLimitExceededException (more than 15 levels), InvalidAllowedPatternException,
     TooManyTagsError (more than 50 tags), or a policy error: InvalidPolicyTypeException,
     InvalidPolicyAttributeException, PoliciesLimitExceededException, IncompatiblePolicyException.
     """
     name = rules.check_name(name, region=region, account_id=account_id, for_write=True)
+    text = [value, description, key_id, allowed_pattern, tags, tier, policies, data_type]
+    if (surrogate := lone_surrogate(text)) is not None:
+        raise fail("ValidationException",
+                   f"The request holds a lone surrogate ({surrogate}); values must be Unicode text.")
     if overwrite and tags:
         raise fail(
             "ValidationException",

@@ -121,6 +121,10 @@ def check_name(name: str, *, region: str, account_id: str, for_write: bool) -> s
     return name
 
 
+MAX_VERSION = 2**63 - 1
+"""The largest version a selector may name (AWS's versions are 64-bit longs)."""
+
+
 def split_selector(reference: str) -> tuple[str, int | None, str | None]:
     """``name``, ``name:3`` or ``name:label`` -> (name, version, label)."""
     reference = reference.strip(" ")
@@ -138,7 +142,11 @@ def split_selector(reference: str) -> tuple[str, int | None, str | None]:
             f"{reference!r} is not a valid selector: use NAME, NAME:VERSION or NAME:LABEL.",
         )
     name, selector = parts
-    if selector.isdigit():
+    if selector.isascii() and selector.isdigit():
+        if len(selector) > 19 or int(selector) > MAX_VERSION:
+            raise fail("ValidationException",
+                       f"Version {selector[:30]}{'...' if len(selector) > 30 else ''} is not valid: "
+                       f"a parameter version is at most {MAX_VERSION}.")
         return name, int(selector), None
     return name, None, selector
 

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 from ssm_local import documents
 from ssm_local.documents import Document
 from ssm_local.documents import library as bundled
-from ssm_local.documents.loader import format_path
+from ssm_local.documents.loader import format_path, read_document_file
 from ssm_local.grammar.errors import ApiError, DocumentError, ParameterError
 
 DocumentLookup = Callable[[str, str | None], "tuple[Document, str] | None"]
@@ -99,7 +99,7 @@ def resolve_document(name_or_path: str, version: str | None = None, *,
     path = Path(name_or_path)
     if path.is_file():
         try:
-            text = path.read_text(encoding="utf-8")
+            text = read_document_file(path, name_or_path).decode("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise DocumentError(f"cannot read {name_or_path}: {exc}", code="InvalidDocument") from None
         document = load_document(text, name_or_path, plugins)

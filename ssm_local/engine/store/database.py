@@ -308,6 +308,13 @@ def _prepare_private_file(path: Path) -> None:
         protect_own_state(f"{path}{suffix}")
     try:
         make_private_directory(path.parent)
+    except OSError as exc:
+        raise StoreError(
+            f"cannot create the store directory {exc.filename or path.parent}: "
+            f"{exc.strerror or exc}",
+            code="StoreUnavailable",
+        ) from None
+    try:
         home = ssm_local_home()
         if path.parent.resolve() == home.resolve():
             _tighten(home, HOME_MODE)
