@@ -196,9 +196,15 @@ def _parameters(args: argparse.Namespace) -> dict[str, Any]:
         raise UsageError("--cli-input-json: Parameters must be an object of names to values")
     values = dict(given or {})
     if args.parameters_json:  # the deprecated flag: JSON only, as before
-        text = args.parameters_json.strip()
-        values.update(parse_parameters_text(text if text.startswith("{") else "{" + text,
-                                            "--parameters-json"))
+        from ssm_local.engine.wire import parse_json
+
+        try:
+            loaded = parse_json(args.parameters_json)
+        except ValueError as exc:
+            raise UsageError(f"--parameters-json: {exc}") from None
+        if not isinstance(loaded, dict):
+            raise UsageError("--parameters-json must be a JSON object of names to values")
+        values.update(loaded)
     texts = [text for group in args.parameters or [] for text in group]
     return parse_parameters(args.parameter, texts, values)
 

@@ -12,6 +12,7 @@ URLs never appear in messages.
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import re
@@ -43,6 +44,8 @@ _OWN_STATE: set[str] = set()
 def make_private_directory(path: Path) -> None:
     """Create ``path`` and any missing parents, each mode 0700 (``mkdir -p`` would leave the
     parents at the umask's mode). An existing directory is left as it is. Raises ``OSError``."""
+    if path.exists() and not path.is_dir():
+        raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(path))
     missing: list[Path] = []
     current = path
     while not current.exists() and current != current.parent:
