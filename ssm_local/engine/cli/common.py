@@ -11,8 +11,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ssm_local.documents import library
-from ssm_local.engine import wire
 from ssm_local.engine.cli import UsageError
 
 if TYPE_CHECKING:  # the store is imported only when a command runs
@@ -33,6 +31,8 @@ def print_json(data: Any) -> None:
     """``data`` as indented JSON on standard output; datetimes in ISO 8601 (``wire.iso8601``:
     UTC with its offset, as the services' aware UTC datetimes print)."""
 
+    from ssm_local.engine import wire
+
     def default(value: object) -> str:
         if isinstance(value, datetime):
             return wire.iso8601(value)
@@ -44,9 +44,9 @@ def print_json(data: Any) -> None:
 
 def read_document_arg(arg: str) -> tuple[str, bytes]:
     """``(source, content)`` for a file path, ``-`` (standard input) or a bundled document name."""
-    if arg == "-":
-        import sys
+    from ssm_local.documents import library
 
+    if arg == "-":
         return "<stdin>", sys.stdin.buffer.read()
     path = Path(arg)
     if path.is_file():

@@ -11,7 +11,6 @@ steer executions in the store, from any process.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from datetime import datetime
@@ -132,6 +131,8 @@ def _stop(args: argparse.Namespace) -> int:
 
 
 def _resume(args: argparse.Namespace) -> int:
+    import asyncio
+
     with open_engine(args) as engine:
         ids = asyncio.run(engine.automations.resume())
         failed = 0
@@ -147,6 +148,8 @@ def _resume(args: argparse.Namespace) -> int:
 def run_runbook(engine: Any, resolved: Any, parameters: dict[str, Any],
                 args: argparse.Namespace) -> int:
     """``ssm-local run`` for an Automation runbook."""
+    import asyncio
+
     handle = engine.automations.start(
         resolved.document, parameters, document_name=resolved.name,
         document_version=str(getattr(resolved, "version", "1")),
