@@ -1,5 +1,6 @@
 """Each command imports only what it uses: ``--help`` and ``--version`` nearly nothing, ``validate``
-and ``graph`` no store, SSH or AWS SDK, ``param get`` no document model, a run on local nodes no
+and ``graph`` no store, SSH or AWS SDK (and ``validate`` of a Command document no networkx: only
+an Automation step graph needs it), ``param get`` no document model, a run on local nodes no
 asyncssh, and only an AWS-calling action loads boto3/botocore.
 
 Each case runs the command in a fresh interpreter (``main(argv)``, as the ``ssm-local`` script
@@ -86,10 +87,11 @@ CASES = [
     (["--help"], (*NOTHING, "importlib.metadata")),
     (["run", "--help"], (*NOTHING, "importlib.metadata")),
     (["--version"], NOTHING),
-    (["validate", "command.yaml"], (*STORE, *SSH, *AWS, "asyncio", "ssm_local.engine.facade")),
+    (["validate", "command.yaml"],
+     (*STORE, *SSH, *AWS, "asyncio", "ssm_local.engine.facade", "networkx")),
     (["graph", "command.yaml"], (*STORE, *SSH, *AWS, "asyncio", "ssm_local.engine.facade")),
     (["param", "get", "/fast/start"], (*SSH, *AWS, *DOCUMENT_MODEL)),
-    (["run", "AWS-RunShellScript", "-p", "commands=true"], (*SSH, *AWS)),
+    (["run", "AWS-RunShellScript", "-p", "commands=true"], (*SSH, *AWS, "networkx")),
     (["run", "runbook.yaml"], (*SSH, *AWS)),
 ]
 
@@ -104,7 +106,7 @@ def test_a_command_imports_only_what_it_uses(
 
 
 def test_the_probe_sees_imports(workspace: tuple[Path, dict[str, str]]) -> None:
-    """The probe is not blind: a local run does load the store and the document model."""
-    code, modules = imported(["run", "AWS-RunShellScript", "-p", "commands=true"], workspace)
+    """The probe is not blind: a runbook does load the store, the document model and its graph."""
+    code, modules = imported(["run", "runbook.yaml"], workspace)
     assert code == 0
     assert {"sqlalchemy", "networkx", "ssm_local.documents"} <= modules
