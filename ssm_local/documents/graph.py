@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Literal
-
-import networkx as nx
+from typing import TYPE_CHECKING, Literal
 
 from ssm_local.documents.model import Document, Step
+
+if TYPE_CHECKING:  # networkx loads with the first graph: Command documents never need one
+    import networkx as nx
 
 EdgeKind = Literal["next", "choice", "default", "no match", "onFailure", "onCancel", "loop"]
 
@@ -81,6 +82,8 @@ def _sequence(graph: nx.DiGraph, steps: tuple[Step, ...]) -> None:
 def build_graph(document: Document) -> nx.DiGraph:
     """The step graph of ``document``. Edges may name steps that do not exist (validation
     reports those); such targets appear as nodes without an ``action``."""
+    import networkx as nx
+
     graph = nx.DiGraph()
     if document.kind == "Automation":
         _sequence(graph, document.steps)

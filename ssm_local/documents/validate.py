@@ -16,8 +16,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import networkx as nx
-
 from ssm_local.documents.diagnostics import Diagnostic, Severity
 from ssm_local.documents.graph import build_graph, entry_step, loop_members, step_target
 from ssm_local.documents.loader import Path, format_path
@@ -304,6 +302,8 @@ class _Ancestors:
         if name not in self._graph:
             return default
         if name not in self._found:
+            import networkx as nx
+
             before = set(nx.ancestors(self._graph, name))
             for loop, inner in self._members.items():
                 if loop in before or name in inner:
@@ -520,6 +520,8 @@ def _check_targets(checker: _Checker, step: Step, names: set[str]) -> None:
 
 def _check_graph(checker: _Checker, names: set[str]) -> None:
     document = checker.document
+    import networkx as nx
+
     graph = build_graph(document)
     graph.remove_nodes_from([n for n in list(graph.nodes) if n not in names])
     try:

@@ -45,13 +45,24 @@ def build_parser() -> argparse.ArgumentParser:
             "offline, run Command documents on local and SSH nodes, run Automation runbooks."
         ),
     )
-    parser.add_argument("--version", action="version", version=f"ssm-local {_version()}")
+    parser.add_argument("--version", action=_VersionAction, nargs=0,
+                        help="show the program's version number and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in SUBCOMMANDS:
         module = importlib.import_module(f"ssm_local.engine.cli.{name}")
         module.register(sub)
     return parser
+
+
+class _VersionAction(argparse.Action):
+    """``--version``: like argparse's own, but the version is read only when asked for (reading
+    the installed distribution's metadata costs more than building the whole parser)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
+        sys.stdout.write(f"ssm-local {_version()}\n")
+        parser.exit()
 
 
 def _version() -> str:

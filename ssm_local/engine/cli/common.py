@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ssm_local.documents import library
 from ssm_local.engine.cli import UsageError
 
 if TYPE_CHECKING:  # the store is imported only when a command runs
@@ -33,6 +32,8 @@ def open_engine(args: argparse.Namespace) -> Engine:
 
 def read_document_arg(arg: str) -> tuple[str, bytes]:
     """``(source, content)`` for a file path, ``-`` (standard input) or a bundled document name."""
+    from ssm_local.documents import library
+
     if arg == "-":
         import sys
 

@@ -15,7 +15,6 @@ steps cancelled, ``aws:executeScript`` subprocesses killed) and exit 130, 143 or
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from datetime import datetime
 from typing import Any
@@ -175,6 +174,8 @@ def _stop(args: argparse.Namespace) -> int:
 
 
 def _resume(args: argparse.Namespace) -> int:
+    import asyncio
+
     from ssm_local.engine.cli.interrupts import calling_on_signals, exit_code
 
     refused: list[str] = []
@@ -224,6 +225,8 @@ def _resume(args: argparse.Namespace) -> int:
 def run_runbook(engine: Any, resolved: Any, parameters: dict[str, Any],
                 args: argparse.Namespace) -> int:
     """``ssm-local run`` for an Automation runbook."""
+    import asyncio
+
     handle = engine.automations.start(
         resolved.document, parameters, document_name=resolved.name,
         document_version=str(getattr(resolved, "version", "1")),

@@ -13,16 +13,16 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ssm_local import documents
-from ssm_local.documents.graph import to_dot, to_mermaid, to_text
-from ssm_local.documents.loader import format_path
 from ssm_local.engine.cli import EXIT_FAILED, EXIT_OK
 from ssm_local.engine.cli.common import expand_paths, read_document_arg
 from ssm_local.engine.cli.output import add_output_options, deprecated, emit, output_form
 
 GRAPH_FORMATS = ("mermaid", "dot", "text")
+
+if TYPE_CHECKING:  # the document model (jsonschema, networkx, lark) loads when a command runs
+    from ssm_local.documents import Diagnostic, Document
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -66,6 +66,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run_validate(args: argparse.Namespace) -> int:
+    from ssm_local import documents
+
     reports: list[dict[str, Any]] = []
     invalid = 0
     count = 0
@@ -102,8 +104,10 @@ def run_validate(args: argparse.Namespace) -> int:
     return EXIT_FAILED if invalid else EXIT_OK
 
 
-def not_runnable(document: documents.Document) -> list[documents.Diagnostic]:
+def not_runnable(document: Document) -> list[Diagnostic]:
     """``--strict``: an error for every step ssm-local has no plugin or action handler for."""
+    from ssm_local.documents import Diagnostic, Severity
+    from ssm_local.documents.loader import format_path
     from ssm_local.engine.automation.actions import BUILTIN_ACTIONS
     from ssm_local.engine.automation.interpreter import INSTANT_ACTIONS, WAITING_ACTIONS
     from ssm_local.engine.command.plugins import BUILTIN_PLUGINS
@@ -120,14 +124,17 @@ def not_runnable(document: documents.Document) -> list[documents.Diagnostic]:
         if not runnable:
             what = "plugin" if document.kind == "Command" else "action"
             line, column = document.locator.locate((*step.path, "action"))
-            found.append(documents.Diagnostic(
-                "NotRunnableLocally", documents.Severity.ERROR,
+            found.append(Diagnostic(
+                "NotRunnableLocally", Severity.ERROR,
                 f"step '{step.name}': {what} {step.action} is not supported by ssm-local",
                 document.source, line, column, format_path((*step.path, "action"))))
     return found
 
 
 def run_graph(args: argparse.Namespace) -> int:
+    from ssm_local import documents
+    from ssm_local.documents.graph import to_dot, to_mermaid, to_text
+
     source, content = read_document_arg(args.document)
     document = documents.load(content, source=source)
     graph = documents.build_graph(document)

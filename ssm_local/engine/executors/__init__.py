@@ -10,6 +10,8 @@ that calls executors.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from .base import (
     KILLED_EXIT_CODE,
     NOT_RUN_EXIT_CODE,
@@ -29,7 +31,12 @@ from .registry import (
     create_executor,
     executor_names,
 )
-from .ssh import SshConnectionPool, SshExecutor, SshTarget
+
+if TYPE_CHECKING:
+    from .ssh import SshConnectionPool, SshExecutor, SshTarget
+
+_SSH_NAMES = frozenset({"SshConnectionPool", "SshExecutor", "SshTarget"})
+"""Loaded on first use: ``.ssh`` imports asyncssh, which a run on local nodes never needs."""
 
 __all__ = [
     "BUILTIN_EXECUTORS",
@@ -53,3 +60,13 @@ __all__ = [
     "create_executor",
     "executor_names",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _SSH_NAMES:
+        raise AttributeError(f"module 'ssm_local.engine.executors' has no attribute {name!r}")
+    from . import ssh
+
+    value = getattr(ssh, name)
+    globals()[name] = value
+    return value

@@ -30,7 +30,8 @@ import signal
 import subprocess
 import tempfile
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 from .base import (
@@ -135,7 +136,7 @@ class LocalExecutor:
                 env = {**env, **{os.fsencode(k): os.fsencode(v)
                                  for k, v in request.environment.items()}}
             try:
-                proc = self._start(argv, env, script_dir if cwd is None else cwd)
+                proc = await _spawn(self._start, argv, env, script_dir if cwd is None else cwd)
             except FileNotFoundError:
                 return ProcessResult.failure(
                     ProcessOutcome.ERROR, f"{argv[0]!r} was not found on the node", started_at=started_at
@@ -196,6 +197,42 @@ class LocalExecutor:
             started_at=started_at,
             finished_at=utc_now(),
         )
+
+
+_SPAWN_THREADS = 8
+"""Threads that start processes: ``fork_exec`` releases the GIL, so a wave of invocations starts
+in parallel, off the event loop, as a thread-pool floor does (a serial start on the loop made
+each wave of MaxConcurrency invocations wait for the last one's start)."""
+_spawner: ThreadPoolExecutor | None = None
+_spawner_lock = threading.Lock()
+
+
+async def _spawn(start: Callable[[list[str], Mapping[bytes, bytes], str], subprocess.Popen[bytes]],
+                 argv: list[str], env: Mapping[bytes, bytes], cwd: str) -> subprocess.Popen[bytes]:
+    """``start(argv, env, cwd)`` in a spawning thread. A caller cancelled while the process starts
+    does not leave it behind: its group is killed and it is reaped once started."""
+    global _spawner
+    with _spawner_lock:
+        if _spawner is None:
+            _spawner = ThreadPoolExecutor(_SPAWN_THREADS, thread_name_prefix="ssm-local-spawn")
+    started = asyncio.get_running_loop().run_in_executor(_spawner, start, argv, env, cwd)
+    try:
+        return await asyncio.shield(started)
+    except asyncio.CancelledError:
+        started.add_done_callback(_kill_unsupervised)
+        raise
+
+
+def _kill_unsupervised(started: asyncio.Future[subprocess.Popen[bytes]]) -> None:
+    if started.cancelled() or started.exception() is not None:
+        return
+    proc = started.result()
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    for stream in (proc.stdout, proc.stderr):
+        if stream is not None:
+            stream.close()
+    threading.Thread(target=proc.wait, name="ssm-local-reap", daemon=True).start()
 
 
 def _popen(

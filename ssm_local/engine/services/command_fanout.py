@@ -19,7 +19,7 @@ import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ssm_local.engine.clock import Clock
 from ssm_local.engine.command import (
@@ -31,7 +31,7 @@ from ssm_local.engine.command import (
 )
 from ssm_local.engine.command.plugins.base import DocumentResolver
 from ssm_local.engine.command.results import CANCELLED, FAILED, SUCCESS, TIMED_OUT
-from ssm_local.engine.executors import Executor, LocalExecutor, SshConnectionPool
+from ssm_local.engine.executors import Executor, LocalExecutor
 from ssm_local.engine.ratecontrol import InvocationStatusDetails, RateController
 from ssm_local.engine.services.command_models import OutputListener, PreparedCommand, ProgressListener
 from ssm_local.engine.services.command_persister import CommandPersister
@@ -40,8 +40,21 @@ from ssm_local.engine.store import Store
 from ssm_local.engine.substitution import ParameterReader
 from ssm_local.grammar.errors import ExecutorError
 
+if TYPE_CHECKING:  # asyncssh loads only when an SSH node runs
+    from ssm_local.engine.executors.ssh import SshConnectionPool
+
 _NOT_SENT = frozenset({InvocationStatusDetails.TERMINATED, InvocationStatusDetails.CANCELLED,
                        InvocationStatusDetails.DELIVERY_TIMED_OUT})
+
+
+def _ssh_pool(nodes: list[Node]) -> SshConnectionPool | None:
+    """A connection pool shared by the command's SSH nodes, or ``None`` when it has none (then
+    asyncssh is never imported)."""
+    if not any(node.executor == "ssh" for node in nodes):
+        return None
+    from ssm_local.engine.executors.ssh import SshConnectionPool
+
+    return SshConnectionPool()
 
 
 def invocation_details(result: InvocationResult) -> InvocationStatusDetails:
@@ -87,7 +100,7 @@ class FanOut:
             clock=self.clock)
         persister = CommandPersister(self.store, prepared.command_id)
         progress = prepared.progress
-        pool = SshConnectionPool()
+        pool = _ssh_pool(prepared.nodes)
         local = LocalExecutor()
         closed: set[str] = set()
         closed_unsent: list[bool] = []
@@ -193,14 +206,15 @@ class FanOut:
             for task in running.values():
                 task.cancel()
             await asyncio.gather(*running.values(), canceller, return_exceptions=True)
-            await pool.aclose()
+            if pool is not None:
+                await pool.aclose()
             await local.aclose()
             persister.stop()
             await flusher
         report()
 
     async def invoke(self, prepared: PreparedCommand, node: Node, *, local: Executor,
-                     pool: SshConnectionPool, on_output: OutputListener | None = None
+                     pool: SshConnectionPool | None, on_output: OutputListener | None = None
                      ) -> InvocationResult:
         """Run the command's document on ``node``; ``local`` and ``pool`` are the command's shared
         local executor and SSH connections. Failures are results, never exceptions."""

@@ -24,18 +24,21 @@ import socket
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ssm_local.engine.clock import Clock, SystemClock
-from ssm_local.engine.executors import Executor, ExecutorRegistry, SshConnectionPool, SshTarget
+from ssm_local.engine.executors import Executor, ExecutorRegistry
 from ssm_local.engine.store import Store
 from ssm_local.engine.store.command_tables import NodeRow
 from ssm_local.engine.store.tables import TagRow
 from ssm_local.engine.wire import from_epoch
 from ssm_local.grammar.errors import ApiError, ExecutorError
+
+if TYPE_CHECKING:  # asyncssh loads only when an SSH node runs
+    from ssm_local.engine.executors.ssh import SshConnectionPool
 
 NODE_ID = re.compile(r"^mi-[0-9a-f]{17}$")
 NODE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,254}$")
@@ -413,6 +416,8 @@ class NodeRegistry:
             return local
         options: dict[str, Any] = dict(node.executor_options)
         if node.executor == "ssh":
+            from ssm_local.engine.executors.ssh import SshTarget  # asyncssh only for SSH nodes
+
             assert node.host is not None and node.port is not None
             options = {
                 "target": SshTarget(
