@@ -16,7 +16,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ssm_local.documents.loader import read_document_file, read_document_stream
 from ssm_local.engine.cli import EXIT_OK, UsageError
 from ssm_local.engine.cli.common import open_engine
 from ssm_local.engine.cli.output import deprecated, emit
@@ -33,6 +32,8 @@ TYPES = ("Command", "Automation", "Policy", "Session", "Package", "ChangeCalenda
 
 
 def _content(path: str, fmt: str | None) -> tuple[str, str]:
+    from ssm_local.documents.loader import read_document_file, read_document_stream
+
     if path == "-":
         return _decode(read_document_stream(sys.stdin.buffer), path), fmt or "JSON"
     file = Path(path)

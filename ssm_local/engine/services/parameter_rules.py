@@ -15,9 +15,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import regex
-
-from ssm_local.documents import patterns
 from ssm_local.engine import wire
 from ssm_local.grammar.errors import ApiError
 
@@ -218,6 +215,8 @@ def check_value(value: str, *, type_: str, data_type: str, allowed_pattern: str 
             "(ami- and 8 or 17 lowercase hex digits).",
         )
     if allowed_pattern is not None:
+        from ssm_local.documents import patterns  # with ``regex``: only when a pattern is checked
+
         compiled = compile_pattern(allowed_pattern)
         try:
             matched = patterns.pattern_fullmatch(compiled, value)
@@ -251,6 +250,8 @@ def compile_pattern(pattern: str) -> Any:
             "InvalidAllowedPatternException",
             f"AllowedPattern may be at most {MAX_ALLOWED_PATTERN} characters.",
         )
+    import regex
+
     try:
         compiled = regex.compile(pattern)
     except (regex.error, RecursionError, OverflowError, ValueError) as exc:
