@@ -34,6 +34,7 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from .base import (
+    HeadBuffer,
     InvocationRequest,
     OutputCallback,
     ProcessOutcome,
@@ -165,7 +166,7 @@ class LocalExecutor:
         cancel: asyncio.Event | None,
         started_at: datetime,
     ) -> ProcessResult:
-        watch = _Watch(asyncio.get_running_loop(), proc, on_output)
+        watch = _Watch(asyncio.get_running_loop(), proc, on_output, request.capture_bytes)
         ended: ProcessOutcome | None = None
         try:
             ended = await wait_for_end(watch.settled, request.timeout_seconds, cancel)
@@ -191,6 +192,8 @@ class LocalExecutor:
             stderr=bytes(watch.stderr),
             started_at=started_at,
             finished_at=utc_now(),
+            stdout_size=watch.stdout.size,
+            stderr_size=watch.stderr.size,
         )
 
 
@@ -216,6 +219,8 @@ class _Watch:
     ``ended`` completes when the process has exited and both pipes are closed; ``settled`` also
     completes when ``on_output`` raises. The process is not reaped before ``reap``, so its
     process id, and the group it leads, cannot be reused while ``kill`` may still aim at them.
+    Each pipe is read in chunks of at most 64 KiB; only the first ``capture_bytes`` of each
+    stream are kept (``HeadBuffer``), so memory stays flat whatever the process prints.
     """
 
     def __init__(
@@ -223,6 +228,7 @@ class _Watch:
         loop: asyncio.AbstractEventLoop,
         proc: subprocess.Popen[bytes],
         on_output: OutputCallback | None,
+        capture_bytes: int | None,
     ) -> None:
         assert proc.stdout is not None and proc.stderr is not None
         self.loop = loop
@@ -230,10 +236,10 @@ class _Watch:
         self.on_output = on_output
         self.ended: asyncio.Future[None] = loop.create_future()
         self.settled: asyncio.Future[None] = loop.create_future()
-        self.stdout, self.stderr = bytearray(), bytearray()
+        self.stdout, self.stderr = HeadBuffer(capture_bytes), HeadBuffer(capture_bytes)
         self.callback_error: BaseException | None = None
         self.exited = False
-        self._open: dict[int, tuple[str, bytearray]] = {
+        self._open: dict[int, tuple[str, HeadBuffer]] = {
             proc.stdout.fileno(): ("stdout", self.stdout),
             proc.stderr.fileno(): ("stderr", self.stderr),
         }
@@ -259,7 +265,7 @@ class _Watch:
             del self._open[fd]
             self._check()
             return
-        sink += chunk
+        sink.append(chunk)
         if self.on_output is not None and self.callback_error is None:
             try:
                 self.on_output(name, chunk)
