@@ -33,6 +33,7 @@ from ssm_local.engine import ratecontrol
 from ssm_local.engine.clock import Clock, SystemClock
 from ssm_local.engine.command import BUILTIN_PLUGINS, CommandPlugin
 from ssm_local.engine.command.results import PENDING
+from ssm_local.engine.command.spool import OutputSpool
 from ssm_local.engine.services.command_fanout import FanOut
 from ssm_local.engine.services.command_models import (
     COMMANDS,
@@ -122,7 +123,9 @@ class CommandService:
     documents and files are always found); ``resolve_ssm`` reads ``{{ssm:name}}`` parameter values;
     ``executor_factory`` (node -> executor) replaces the node registry's executors, e.g. with a
     ``MockExecutor`` for a dry run; ``plugins`` is the Command plugin table (default
-    ``BUILTIN_PLUGINS``); ``parameter_store`` resolves ``{{ssm:name}}`` inside step inputs.
+    ``BUILTIN_PLUGINS``); ``parameter_store`` resolves ``{{ssm:name}}`` inside step inputs;
+    ``spool`` keeps the whole output of every step in size-capped files (none: the store's
+    24,000/8,000-character views are all that is kept).
     """
 
     def __init__(self, store: Store, nodes: NodeRegistry, *, region: str = "us-east-1",
@@ -130,8 +133,10 @@ class CommandService:
                  resolve_ssm: SsmResolver | None = None,
                  executor_factory: NodeExecutorFactory | None = None,
                  plugins: Mapping[str, CommandPlugin] | None = None,
-                 parameter_store: ParameterReader | None = None) -> None:
+                 parameter_store: ParameterReader | None = None,
+                 spool: OutputSpool | None = None) -> None:
         self.store = store
+        self.spool = spool
         self.nodes = nodes
         self.region = region
         self.clock: Clock = clock or SystemClock()
@@ -141,7 +146,7 @@ class CommandService:
         self.executor_factory = executor_factory
         self.plugins: Mapping[str, CommandPlugin] = BUILTIN_PLUGINS if plugins is None else plugins
         self._plugin_names = frozenset(self.plugins)
-        self.views = CommandViews(store, region=region)
+        self.views = CommandViews(store, region=region, spool=spool)
         self._active: dict[str, PreparedCommand] = {}
         self._lock = threading.Lock()
 
@@ -342,7 +347,8 @@ class CommandService:
         """Run a prepared command to the end; returns its ``Command`` shape."""
         self._register(prepared, asyncio.get_running_loop())
         fan_out = FanOut(self.store, self.nodes, self.clock, self.region, self.plugins,
-                         self._plugin_document, self.executor_factory, self.parameter_store)
+                         self._plugin_document, self.executor_factory, self.parameter_store,
+                         self.spool)
         try:
             await fan_out.run(prepared, on_output=on_output, on_progress=on_progress)
         finally:
