@@ -137,7 +137,11 @@ class InvocationSpool:
     def _open(self, step: str, stream: str) -> int:
         path = self.spool.path(self.command_id, self.node_id, step, stream)
         try:
-            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            for directory in reversed([path.parent, *path.parent.parents]):
+                if directory == self.spool.root.parent or directory in self.spool.root.parents:
+                    continue
+                with contextlib.suppress(FileExistsError):
+                    directory.mkdir(mode=0o700)
             return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
                            | getattr(os, "O_CLOEXEC", 0), 0o600)
         except OSError:
