@@ -173,12 +173,13 @@ async def _run(ctx: ActionContext) -> ActionResult:
         printed = bytearray()
         work = asyncio.ensure_future(_converse(
             process, json.dumps(request, default=str).encode(), printed))
-        cancel = asyncio.ensure_future(ctx.cancel.wait())
+        cancel: asyncio.Future[Any] = asyncio.ensure_future(ctx.cancel.wait())
         try:
             # The handler is done when its result is complete (a line), or the result pipe ends
             # (the process died). asyncio's process.wait() would also wait for every process
             # still holding its output pipe, such as a child that outlives the handler.
-            done, _ = await asyncio.wait({outcome_pipe.ended, cancel}, timeout=timeout,
+            waiters: set[asyncio.Future[Any]] = {outcome_pipe.ended, cancel}
+            done, _ = await asyncio.wait(waiters, timeout=timeout,
                                          return_when=asyncio.FIRST_COMPLETED)
             _kill(process.pid)
             if outcome_pipe.ended not in done:
