@@ -42,6 +42,9 @@ MAX_PRINTED_BYTES = 24_000 * 4
 MAX_RESULT_BYTES = 4 * MAX_PAYLOAD_BYTES
 """Bytes of the handler's JSON result read at most; a longer one fails as a Payload over 100 KB."""
 PIPE_GRACE_SECONDS = 0.5
+"""How long the pipes are still read after the handler's result is complete."""
+KILL_WAIT_SECONDS = 5.0
+"""How long a killed handler process is waited for before the step goes on without it."""
 """How long the pipes are still read after the handler's process has exited."""
 
 _BOOTSTRAP = r'''
@@ -232,11 +235,16 @@ async def _close(process: asyncio.subprocess.Process, tasks: tuple[asyncio.Futur
         if not task.done():
             task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
+    # Close the pipes (not the process transport, whose close() would reap the process behind
+    # the child watcher's back); wait() then ends as soon as the killed process is gone.
     transport = getattr(process, "_transport", None)
     if transport is not None:
-        transport.close()
-    with contextlib.suppress(ProcessLookupError):
-        await process.wait()
+        for fd in (0, 1):
+            pipe = transport.get_pipe_transport(fd)
+            if pipe is not None:
+                pipe.close()
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(process.wait(), KILL_WAIT_SECONDS)
 
 
 class _PipeReader:
