@@ -137,11 +137,11 @@ class InvocationSpool:
     def _open(self, step: str, stream: str) -> int:
         path = self.spool.path(self.command_id, self.node_id, step, stream)
         try:
-            for directory in reversed([path.parent, *path.parent.parents]):
-                if directory == self.spool.root.parent or directory in self.spool.root.parents:
-                    continue
-                with contextlib.suppress(FileExistsError):
-                    directory.mkdir(mode=0o700)
+            if not path.parent.is_dir():  # every missing level 0700 (mkdir(parents=) uses umask)
+                for directory in reversed([path.parent, *path.parent.parents]):
+                    if not directory.is_dir():
+                        with contextlib.suppress(FileExistsError):
+                            directory.mkdir(mode=0o700)
             return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
                            | getattr(os, "O_CLOEXEC", 0), 0o600)
         except OSError:
