@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from ssm_local.documents.model import Document
     from ssm_local.engine.automation.actions import AutomationAction
     from ssm_local.engine.command import CommandPlugin
+    from ssm_local.engine.command.spool import OutputSpool
     from ssm_local.engine.services.automations import AutomationHandle, AutomationService
     from ssm_local.engine.services.command_models import OutputListener, ProgressListener
     from ssm_local.engine.services.commands import CommandHandle, CommandService
@@ -55,6 +56,7 @@ class Engine:
         executor_factory: NodeExecutorFactory | None = None,
         plugins: Mapping[str, CommandPlugin] | None = None,
         actions: Mapping[str, AutomationAction] | None = None,
+        output_limit: int | None = None,
     ) -> None:
         """Open the store at ``url`` (default: ``SSM_LOCAL_DB``, else SQLite under ``home``).
 
@@ -63,6 +65,8 @@ class Engine:
         the caller's to close. ``plugins`` is the Command plugin table (None: ``BUILTIN_PLUGINS``).
         ``actions`` is the Automation action table (None: ``BUILTIN_ACTIONS``); pass
         ``{**BUILTIN_ACTIONS, "aws:myAction": handler}`` to add or replace actions.
+        ``output_limit`` caps each step's spooled stdout and stderr under ``home/output`` in bytes
+        (None: ``SSM_LOCAL_OUTPUT_LIMIT``, else 100 MiB; 0: no spool files).
         """
         env: Mapping[str, str] = os.environ if environ is None else environ
         self._environ = env
@@ -87,6 +91,7 @@ class Engine:
         )
         self.executor_factory = executor_factory
         self.plugins = plugins
+        self.output_limit = output_limit
         self._documents: DocumentRegistry | None = None
         self._nodes: NodeRegistry | None = None
         self._commands: CommandService | None = None
@@ -125,9 +130,17 @@ class Engine:
                 registry=registry_lookup(self.documents),
                 resolve_ssm=parameter_store_resolver(self.parameters),
                 executor_factory=self.executor_factory, plugins=self.plugins,
-                parameter_store=self.parameters,
+                parameter_store=self.parameters, spool=self._output_spool(),
             )
         return self._commands
+
+    def _output_spool(self) -> OutputSpool:
+        from ssm_local.engine.command.spool import OutputSpool, output_limit_from_environment
+
+        limit = self.output_limit
+        if limit is None:
+            limit = output_limit_from_environment(self._environ)
+        return OutputSpool(self.home / "output", limit)
 
     @property
     def automations(self) -> AutomationService:

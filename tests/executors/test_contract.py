@@ -30,7 +30,7 @@ from ssm_local.engine.executors import (
     ProcessResult,
     SshExecutor,
 )
-from ssm_local.engine.executors.base import utc_now
+from ssm_local.engine.executors.base import CAPTURE_BYTES, utc_now
 from ssm_local.grammar.errors import ExecutorError
 
 from .conftest import SshdInfo
@@ -243,9 +243,30 @@ def test_a_megabyte_on_both_streams_does_not_deadlock(backend: Backend) -> None:
         on_output=lambda stream, chunk: chunks.append((stream, chunk)),
     )
     assert result.outcome is ProcessOutcome.EXITED, result.error
-    assert (result.stdout, result.stderr) == (b"o" * MB, b"e" * MB)
-    assert b"".join(c for s, c in chunks if s == "stdout") == result.stdout
+    # The result keeps the first CAPTURE_BYTES of each stream and counts the rest; every chunk
+    # reaches on_output.
+    assert (result.stdout, result.stderr) == (b"o" * CAPTURE_BYTES, b"e" * CAPTURE_BYTES)
+    assert (result.stdout_size, result.stderr_size) == (MB, MB) and result.truncated
+    assert b"".join(c for s, c in chunks if s == "stdout") == b"o" * MB
+    assert b"".join(c for s, c in chunks if s == "stderr") == b"e" * MB
     assert time.monotonic() - started < 15
+
+
+def test_capture_bytes_none_keeps_the_whole_output(backend: Backend) -> None:
+    if not backend.real_processes:
+        pytest.skip("the fake node knows no such script")
+    script = f"head -c {MB} /dev/zero | tr '\\0' o"
+    result = run_one(backend, InvocationRequest(script=script, timeout_seconds=30, capture_bytes=None))
+    assert result.stdout == b"o" * MB and result.stdout_size == MB and not result.truncated
+
+
+def test_capture_bytes_keeps_the_first_bytes(backend: Backend) -> None:
+    if not backend.real_processes:
+        pytest.skip("the fake node knows no such script")
+    result = run_one(backend, InvocationRequest(script="printf 0123456789; printf abcdef >&2",
+                                                capture_bytes=4))
+    assert (result.stdout, result.stderr) == (b"0123", b"abcd")
+    assert (result.stdout_size, result.stderr_size) == (10, 6)
 
 
 @pytest.mark.parametrize(

@@ -2,8 +2,9 @@
 
 A ``PluginResult`` is what ListCommandInvocations reports as ``CommandPlugins[]`` and
 GetCommandInvocation reports for one plugin: Status, StatusDetails, ResponseCode, start and end
-times, the combined ``Output`` (at most 2,500 characters) and the standard output and error
-(the API shows the first 24,000 and 8,000 characters; the full text is kept for the store). An
+times, the combined ``Output`` (at most 2,500 characters, cut the agent's way: see
+``plugin_output``) and the standard output and error (the API shows the first 24,000 and 8,000
+characters, and the store keeps no more; the whole output is in the spool, ``command.spool``). An
 ``InvocationResult`` aggregates the plugins of one node with the agent's precedence: Failed,
 then TimedOut, then Cancelled, else Success (Skipped counts as Success).
 """
@@ -18,6 +19,7 @@ MAX_STDOUT_CHARS = 24_000
 MAX_STDERR_CHARS = 8_000
 MAX_PLUGIN_OUTPUT_CHARS = 2_500
 OUTPUT_TRUNCATED = "\n---Output truncated---"
+ERROR_TRUNCATED = "\n---Error truncated----"
 ERROR_SEPARATOR = "\n----------ERROR-------\n"
 
 SUCCESS = "Success"
@@ -29,11 +31,20 @@ IN_PROGRESS = "InProgress"
 
 
 def plugin_output(stdout: str, stderr: str) -> str:
-    """The agent's ``Output``: stdout, then stderr after a separator, cut to 2,500 characters."""
-    text = stdout + (ERROR_SEPARATOR + stderr if stderr else "")
-    if len(text) <= MAX_PLUGIN_OUTPUT_CHARS:
-        return text
-    return text[: MAX_PLUGIN_OUTPUT_CHARS - len(OUTPUT_TRUNCATED)] + OUTPUT_TRUNCATED
+    """The agent's ``Output`` (its iohandler ``TruncateOutput``): stdout, then stderr after a
+    separator, at most 2,500 characters. When both streams are long each keeps the first half of
+    the room and its marker (``---Output truncated---``, ``---Error truncated----``); when one
+    is short the other is cut to what is left."""
+    title = ERROR_SEPARATOR if stderr else ""
+    room = MAX_PLUGIN_OUTPUT_CHARS - len(title)
+    if len(stdout) + len(stderr) < room:
+        return stdout + title + stderr
+    if len(stdout) > room // 2 and len(stderr) > room // 2:
+        half = (room - len(ERROR_TRUNCATED) - len(OUTPUT_TRUNCATED)) // 2
+        return stdout[:half] + OUTPUT_TRUNCATED + title + stderr[:half] + ERROR_TRUNCATED
+    if len(stdout) <= room // 2:
+        return stdout + title + stderr[: room - len(ERROR_TRUNCATED) - len(stdout)] + ERROR_TRUNCATED
+    return stdout[: room - len(OUTPUT_TRUNCATED) - len(stderr)] + OUTPUT_TRUNCATED + title + stderr
 
 
 @dataclass(frozen=True)

@@ -26,9 +26,11 @@ from typing import Any, Protocol, runtime_checkable
 from ssm_local.grammar.errors import ExecutorError
 
 __all__ = [
+    "CAPTURE_BYTES",
     "KILLED_EXIT_CODE",
     "NOT_RUN_EXIT_CODE",
     "Executor",
+    "HeadBuffer",
     "InvocationRequest",
     "OutputCallback",
     "ProcessOutcome",
@@ -48,6 +50,11 @@ NOT_RUN_EXIT_CODE = -1
 
 KILLED_EXIT_CODE = 128 + signal.SIGKILL
 """137: the code a process killed with SIGKILL reports, as the SSM Agent sees it on Linux."""
+
+CAPTURE_BYTES = 128 * 1024
+"""Bytes of each stream an executor keeps in its :class:`ProcessResult` by default: room for the
+API's longest view (24,000 characters of stdout, up to 4 bytes each) and no more, so memory stays
+flat whatever a script prints. The whole output reaches ``on_output``."""
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -99,7 +106,8 @@ class InvocationRequest:
     is added to the node's environment (names must be shell identifiers). ``timeout_seconds``
     of ``None`` means no timeout. ``script_filename`` is the name the script file gets on the
     node (the SSM Agent uses ``_script.sh``; PowerShell needs a ``.ps1`` name).
-    ``invocation_id`` is a label for logs.
+    ``invocation_id`` is a label for logs. ``capture_bytes`` is how many bytes of each stream
+    the result keeps (the first ones; ``None`` keeps all); every chunk still goes to ``on_output``.
     """
 
     script: str | None = None
@@ -111,8 +119,11 @@ class InvocationRequest:
     script_filename: str = "_script.sh"
     invocation_id: str | None = None
     executable: bool = False
+    capture_bytes: int | None = CAPTURE_BYTES
 
     def __post_init__(self) -> None:
+        if self.capture_bytes is not None and self.capture_bytes < 0:
+            raise ExecutorError(f"capture_bytes must be 0 or more, got {self.capture_bytes!r}")
         if (self.script is None) == (self.argv is None):
             raise ExecutorError("an invocation request needs exactly one of script and argv")
         if self.argv is not None:
@@ -159,9 +170,11 @@ class ProcessResult:
 
     ``exit_code`` is the process's exit status; a process killed by signal N reports 128 + N
     (137 after a timeout or a cancellation), and one that never started reports -1 (also a run
-    cancelled before it started). ``stdout`` and ``stderr`` are the complete output as bytes
-    (AWS's truncation is applied above this layer). ``error`` explains an ``UNREACHABLE`` or
-    ``ERROR`` outcome, or a cancellation before the start.
+    cancelled before it started). ``stdout`` and ``stderr`` are the output as bytes, at most the
+    request's ``capture_bytes`` of each (the first ones; AWS's truncation is applied above this
+    layer); ``stdout_size`` and ``stderr_size`` count every byte the process wrote (by default
+    the length of what is kept). ``error`` explains an ``UNREACHABLE`` or ``ERROR`` outcome, or
+    a cancellation before the start.
     """
 
     outcome: ProcessOutcome
@@ -171,6 +184,19 @@ class ProcessResult:
     started_at: datetime
     finished_at: datetime
     error: str | None = None
+    stdout_size: int = -1
+    stderr_size: int = -1
+
+    def __post_init__(self) -> None:
+        if self.stdout_size < len(self.stdout):
+            object.__setattr__(self, "stdout_size", len(self.stdout))
+        if self.stderr_size < len(self.stderr):
+            object.__setattr__(self, "stderr_size", len(self.stderr))
+
+    @property
+    def truncated(self) -> bool:
+        """Some output was not kept (the process wrote more than ``capture_bytes``)."""
+        return self.stdout_size > len(self.stdout) or self.stderr_size > len(self.stderr)
 
     @property
     def timed_out(self) -> bool:
@@ -224,6 +250,30 @@ class ProcessResult:
             finished_at=finished_at or utc_now(),
             error=error,
         )
+
+
+class HeadBuffer:
+    """The first ``limit`` bytes of a stream (all of them when ``limit`` is None) and the count
+    of every byte seen: what an executor keeps of an output stream while it reads it in chunks."""
+
+    __slots__ = ("data", "limit", "size")
+
+    def __init__(self, limit: int | None) -> None:
+        self.data = bytearray()
+        self.limit = limit
+        self.size = 0
+
+    def append(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self.limit is None:
+            self.data += chunk
+            return
+        room = self.limit - len(self.data)
+        if room > 0:
+            self.data += chunk[:room]
+
+    def __bytes__(self) -> bytes:
+        return bytes(self.data)
 
 
 @runtime_checkable

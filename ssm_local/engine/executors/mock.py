@@ -13,6 +13,7 @@ output: a dry run.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import inspect
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -114,7 +115,15 @@ class MockExecutor:
                 on_output("stdout", result.stdout)
             if result.stderr:
                 on_output("stderr", result.stderr)
+        return _captured(result, request.capture_bytes)
+
+
+def _captured(result: ProcessResult, capture_bytes: int | None) -> ProcessResult:
+    """``result`` keeping the first ``capture_bytes`` of each stream, as a real executor does."""
+    if capture_bytes is None or max(len(result.stdout), len(result.stderr)) <= capture_bytes:
         return result
+    return dataclasses.replace(result, stdout=result.stdout[:capture_bytes],
+                               stderr=result.stderr[:capture_bytes])
 
 
 def _as_result(value: object, started_at: datetime) -> ProcessResult:

@@ -37,6 +37,7 @@ import asyncssh
 from ssm_local.grammar.errors import ExecutorError
 
 from .base import (
+    HeadBuffer,
     InvocationRequest,
     OutputCallback,
     ProcessOutcome,
@@ -248,15 +249,17 @@ def _remember_host_key(path: Path, target: SshTarget, key: asyncssh.SSHKey) -> N
 
 
 class _Session(asyncssh.SSHClientSession[bytes]):
-    """Collects one channel's output and tells when it closed.
+    """Collects one channel's output (the first ``capture_bytes`` of each stream, and how many
+    bytes came) and tells when it closed.
 
     An exception from ``on_output`` is kept in ``callback_error`` and closes the channel (which
     kills the remote group); ``run`` re-raises it, as the local executor does.
     """
 
-    def __init__(self, on_output: OutputCallback | None, setup_prefix: bytes) -> None:
-        self.stdout = bytearray()
-        self.stderr = bytearray()
+    def __init__(self, on_output: OutputCallback | None, setup_prefix: bytes,
+                 capture_bytes: int | None) -> None:
+        self.stdout = HeadBuffer(capture_bytes)
+        self.stderr = HeadBuffer(capture_bytes)
         self.closed: asyncio.Future[Exception | None] = asyncio.get_running_loop().create_future()
         self.callback_error: Exception | None = None
         self._on_output = on_output
@@ -268,12 +271,12 @@ class _Session(asyncssh.SSHClientSession[bytes]):
 
     def data_received(self, data: bytes, datatype: asyncssh.DataType) -> None:
         if datatype == asyncssh.EXTENDED_DATA_STDERR:
-            first = not self.stderr
-            self.stderr += data
+            first = not self.stderr.size
+            self.stderr.append(data)
             if not (first and data.startswith(self._setup_prefix)):
                 self._emit("stderr", data)
         else:
-            self.stdout += data
+            self.stdout.append(data)
             self._emit("stdout", data)
 
     def _emit(self, stream: str, data: bytes) -> None:
@@ -361,7 +364,7 @@ class SshExecutor:
                 prefix = f"ssm-local-{token}: ".encode()
                 try:
                     channel, session = await connection.create_session(
-                        _session_factory(on_output, prefix),
+                        _session_factory(on_output, prefix, request.capture_bytes),
                         _remote_command(token, request, self._temp_dir),
                         encoding=None,
                     )
@@ -411,8 +414,8 @@ class SshExecutor:
         lost = session.closed.result() if session.closed.done() else None
         returncode = channel.get_returncode()
         prefix = f"ssm-local-{token}: ".encode()
-        if ended is None and returncode == _SETUP_FAILED_STATUS and session.stderr.startswith(prefix):
-            message = bytes(session.stderr[len(prefix) :]).decode("utf-8", "replace").strip()
+        if ended is None and returncode == _SETUP_FAILED_STATUS and session.stderr.data.startswith(prefix):
+            message = bytes(session.stderr.data[len(prefix) :]).decode("utf-8", "replace").strip()
             return ProcessResult.failure(ProcessOutcome.ERROR, message, started_at=started_at)
         if ended is None and returncode is None:
             await self.pool.discard(self.target, connection)
@@ -432,6 +435,8 @@ class SshExecutor:
             stderr=bytes(session.stderr),
             started_at=started_at,
             finished_at=utc_now(),
+            stdout_size=session.stdout.size,
+            stderr_size=session.stderr.size,
         )
 
     async def _stop(
@@ -461,8 +466,9 @@ class SshExecutor:
         await _wait_closed(session, self._kill_grace_seconds)
 
 
-def _session_factory(on_output: OutputCallback | None, prefix: bytes) -> Any:
-    return lambda: _Session(on_output, prefix)
+def _session_factory(on_output: OutputCallback | None, prefix: bytes,
+                     capture_bytes: int | None) -> Any:
+    return lambda: _Session(on_output, prefix, capture_bytes)
 
 
 async def _wait_closed(session: _Session, seconds: float) -> None:

@@ -8,7 +8,8 @@ invocations still waiting, and an overall timeout per invocation. Every state ch
 ``CommandPersister``. ``FanOut.invoke`` runs the document on one node through the Command
 interpreter, with the node's executor (the ``executor_factory`` when one is given, else the node
 registry's ``executor_for``); an executor that cannot be made leaves the invocation Failed /
-Undeliverable, and a bug below never takes the other invocations down.
+Undeliverable, and a bug below never takes the other invocations down. With a ``spool``, every
+chunk a step prints is also written to its size-capped spool file (``command.spool``).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from ssm_local.engine.command import (
 )
 from ssm_local.engine.command.plugins.base import DocumentResolver
 from ssm_local.engine.command.results import CANCELLED, FAILED, SUCCESS, TIMED_OUT
+from ssm_local.engine.command.spool import OutputSpool
 from ssm_local.engine.executors import Executor, LocalExecutor
 from ssm_local.engine.ratecontrol import InvocationStatusDetails, RateController
 from ssm_local.engine.services.command_models import OutputListener, PreparedCommand, ProgressListener
@@ -76,7 +78,7 @@ class FanOut:
 
     ``executor_factory`` (node -> executor) replaces the node registry's executors; the executors
     it returns belong to the caller and are not closed. ``resolve_document`` serves aws:runDocument
-    and aws:downloadContent.
+    and aws:downloadContent. ``spool`` keeps the whole output of every step in capped files.
     """
 
     store: Store
@@ -87,6 +89,7 @@ class FanOut:
     resolve_document: DocumentResolver
     executor_factory: NodeExecutorFactory | None = None
     parameter_store: ParameterReader | None = None
+    spool: OutputSpool | None = None
 
     async def run(self, prepared: PreparedCommand, *, on_output: OutputListener | None = None,
                   on_progress: ProgressListener | None = None) -> None:
@@ -229,12 +232,17 @@ class FanOut:
                 owned = executor is not local
         except ExecutorError as exc:  # a plugin that is gone, or options it rejects
             return self._failed(prepared, started, "Undeliverable", f"{exc.message}\n")
+        spooled = (self.spool.invocation(prepared.command_id, node.node_id)
+                   if self.spool is not None and self.spool.enabled else None)
         sink = None
-        if on_output is not None:
+        if on_output is not None or spooled is not None:
             node_id = node.node_id
 
             def sink(step: str, stream: str, chunk: bytes) -> None:
-                on_output(node_id, step, stream, chunk)
+                if spooled is not None:
+                    spooled.write(step, stream, chunk)
+                if on_output is not None:
+                    on_output(node_id, step, stream, chunk)
 
         context = NodeContext(
             node_id=node.node_id, executor=executor, command_id=prepared.command_id,
@@ -253,6 +261,8 @@ class FanOut:
             return self._failed(prepared, started, "Failed",
                                 f"ssm-local internal error: {type(exc).__name__}: {exc}\n")
         finally:
+            if spooled is not None:
+                spooled.close()
             if owned:
                 await executor.aclose()
 

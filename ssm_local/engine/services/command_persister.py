@@ -3,8 +3,10 @@
 The fan-out (``command_fanout``) reports every change of one command to a ``CommandPersister``
 (an invocation started, finished or was never sent; the command's counters changed). The
 persister coalesces them per invocation and writes them off the event loop, one transaction per
-batch, at most every ``FLUSH_INTERVAL`` seconds while the command runs; the full output of every
-step is written with its result. Between batches it polls the store for a CancelCommand sent by
+batch, at most every ``FLUSH_INTERVAL`` seconds while the command runs. Each step's output is
+written with its result as the API shows it, the first 24,000 characters of stdout and 8,000 of
+stderr (the whole output is in the spool, ``ssm_local.engine.command.spool``), so the store
+never grows with what a script prints. Between batches it polls the store for a CancelCommand sent by
 another process (every ``CANCEL_POLL_INTERVAL`` seconds) and sets the command's cancel event.
 """
 
@@ -123,7 +125,7 @@ class CommandPersister:
                      "name": p.name, "plugin": p.plugin, "status": p.status,
                      "status_details": p.status_details, "response_code": p.response_code,
                      "started_at": to_epoch(p.started_at), "finished_at": to_epoch(p.finished_at),
-                     "stdout": p.stdout, "stderr": p.stderr}
+                     "stdout": p.standard_output_content, "stderr": p.standard_error_content}
                     for k, r in finished.items() for i, p in enumerate(r.plugins)
                 ]
                 if plugins:

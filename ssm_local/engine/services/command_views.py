@@ -25,6 +25,7 @@ from ssm_local.engine.command.results import (
     PluginResult,
     plugin_output,
 )
+from ssm_local.engine.command.spool import OutputSpool
 from ssm_local.engine.services.command_models import (
     COMMANDS,
     DEFAULT_TIMEOUT_SECONDS,
@@ -45,9 +46,11 @@ from ssm_local.engine.wire import (
 class CommandViews:
     """The read side of Run Command over one store; ``region`` is reported as OutputS3Region."""
 
-    def __init__(self, store: Store, *, region: str = "us-east-1") -> None:
+    def __init__(self, store: Store, *, region: str = "us-east-1",
+                 spool: OutputSpool | None = None) -> None:
         self.store = store
         self.region = region
+        self.spool = spool
 
     def get_command(self, command_id: str) -> dict[str, Any]:
         """The ``Command`` shape of ListCommands for one command; CommandError InvalidCommandId
@@ -185,15 +188,29 @@ class CommandViews:
 
     def get_command_output(self, command_id: str, instance_id: str,
                            plugin_name: str | None = None) -> tuple[str, str]:
-        """The complete (untruncated) ``(stdout, stderr)`` of one invocation or one of its
-        plugins. Raises CommandError InvalidCommandId, InvocationDoesNotExist or InvalidPluginName."""
+        """The whole ``(stdout, stderr)`` of one invocation or one of its plugins: the store's
+        text, or the spool file's when the store's view was cut (a spool file holds at most the
+        output limit, then ``--output truncated--``). Raises CommandError InvalidCommandId,
+        InvocationDoesNotExist or InvalidPluginName."""
         _, plugins = self._invocation_rows(command_id, instance_id)
         if plugin_name is not None:
             plugins = [p for p in plugins if p["name"] == plugin_name]
             if not plugins:
                 raise CommandError(f"invocation {command_id}/{instance_id} has no plugin "
                                    f"{plugin_name!r}", code="InvalidPluginName")
-        return "".join(p["stdout"] for p in plugins), "".join(p["stderr"] for p in plugins)
+        return (
+            "".join(self._whole(command_id, instance_id, p, "stdout", MAX_STDOUT_CHARS)
+                    for p in plugins),
+            "".join(self._whole(command_id, instance_id, p, "stderr", MAX_STDERR_CHARS)
+                    for p in plugins))
+
+    def _whole(self, command_id: str, instance_id: str, plugin: Any, stream: str,
+               view: int) -> str:
+        text: str = plugin[stream]
+        if self.spool is None or len(text) < view:
+            return text
+        spooled = self.spool.read(command_id, instance_id, plugin["name"], stream)
+        return text if spooled is None else spooled
 
     def _invocation_rows(self, command_id: str, instance_id: str) -> tuple[Any, list[Any]]:
         with self.store.read() as conn:

@@ -40,6 +40,7 @@ from ssm_local.engine import ratecontrol
 from ssm_local.engine.clock import Clock, SystemClock
 from ssm_local.engine.command import BUILTIN_PLUGINS, CommandPlugin
 from ssm_local.engine.command.results import PENDING
+from ssm_local.engine.command.spool import OutputSpool
 from ssm_local.engine.ratecontrol import InvocationStatusDetails, command_state
 from ssm_local.engine.services.command_fanout import FanOut
 from ssm_local.engine.services.command_models import (
@@ -133,6 +134,8 @@ class CommandService:
     ``MockExecutor`` for a dry run; ``plugins`` is the Command plugin table (default
     ``BUILTIN_PLUGINS``); ``parameter_store`` resolves ``{{ssm:name}}`` inside step inputs;
     ``lease_seconds`` is the owner's lease (default ``SSM_LOCAL_LEASE_SECONDS`` or 30 s).
+    ``spool`` keeps the whole output of every step in size-capped files (none: the store's
+    24,000/8,000-character views are all that is kept).
     """
 
     def __init__(self, store: Store, nodes: NodeRegistry, *, region: str = "us-east-1",
@@ -141,8 +144,10 @@ class CommandService:
                  executor_factory: NodeExecutorFactory | None = None,
                  plugins: Mapping[str, CommandPlugin] | None = None,
                  parameter_store: ParameterReader | None = None,
-                 lease_seconds: float | None = None) -> None:
+                 lease_seconds: float | None = None,
+                 spool: OutputSpool | None = None) -> None:
         self.store = store
+        self.spool = spool
         self.nodes = nodes
         self.region = region
         self.clock: Clock = clock or SystemClock()
@@ -152,7 +157,7 @@ class CommandService:
         self.executor_factory = executor_factory
         self.plugins: Mapping[str, CommandPlugin] = BUILTIN_PLUGINS if plugins is None else plugins
         self._plugin_names = frozenset(self.plugins)
-        self.views = CommandViews(store, region=region)
+        self.views = CommandViews(store, region=region, spool=spool)
         self._active: dict[str, PreparedCommand] = {}
         self._lock = threading.Lock()
         self.ownership = Ownership(store, self.clock, lease_seconds=lease_seconds)
@@ -368,7 +373,8 @@ class CommandService:
                 self._active.pop(command_id, None)
             raise CommandError(exc.message, code="InvalidCommandId") from None
         fan_out = FanOut(self.store, self.nodes, self.clock, self.region, self.plugins,
-                         self._plugin_document, self.executor_factory, self.parameter_store)
+                         self._plugin_document, self.executor_factory, self.parameter_store,
+                         self.spool)
         try:
             await fan_out.run(prepared, on_output=on_output, on_progress=on_progress)
         finally:

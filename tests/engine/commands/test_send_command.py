@@ -149,8 +149,12 @@ def test_output_is_truncated_in_the_api_and_kept_whole_in_the_store(
     assert invocation["StandardOutputContent"] == "o" * 24_000
     assert invocation["StandardErrorContent"] == "e" * 8_000
     (plugin,) = plugins(result)
-    assert len(plugin["Output"]) == 2_500
-    assert plugin["Output"].endswith("\n---Output truncated---")
+    # The agent's TruncateOutput: both streams long, each keeps half the room and its marker.
+    half = (2_500 - len("\n----------ERROR-------\n") - len("\n---Output truncated---")
+            - len("\n---Error truncated----")) // 2
+    assert plugin["Output"] == ("o" * half + "\n---Output truncated---\n----------ERROR-------\n"
+                                + "e" * half + "\n---Error truncated----")
+    assert len(plugin["Output"]) <= 2_500
     stdout, stderr = engine.commands.get_command_output(command_id, node)
     assert (stdout, stderr) == ("o" * 30_000, "e" * 10_000)
 

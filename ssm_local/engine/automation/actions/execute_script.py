@@ -24,6 +24,7 @@ import signal
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from ssm_local.engine.automation.actions import (
     ActionContext,
@@ -36,6 +37,15 @@ from ssm_local.engine.clock import hold
 MAX_PAYLOAD_BYTES = 100 * 1024
 MAX_LIST_ITEMS = 100
 MAX_SECONDS = 600
+MAX_PRINTED_BYTES = 24_000 * 4
+"""Bytes of what a script prints that go to the step's log (the rest is dropped)."""
+MAX_RESULT_BYTES = 4 * MAX_PAYLOAD_BYTES
+"""Bytes of the handler's JSON result read at most; a longer one fails as a Payload over 100 KB."""
+PIPE_GRACE_SECONDS = 0.5
+"""How long the pipes are still read after the handler's result is complete."""
+KILL_WAIT_SECONDS = 5.0
+"""How long a killed handler process is waited for before the step goes on without it."""
+"""How long the pipes are still read after the handler's process has exited."""
 
 _BOOTSTRAP = r'''
 import io, json, os, sys, traceback, types, zipfile
@@ -69,6 +79,12 @@ try:
 except BaseException as exc:
     json.dump({"ok": False, "type": type(exc).__name__, "message": str(exc),
                "traceback": traceback.format_exc()}, out)
+for stream in (sys.stdout, sys.stderr):
+    try:
+        stream.flush()
+    except Exception:
+        pass
+out.write("\n")
 out.close()
 '''
 
@@ -171,26 +187,31 @@ async def _run(ctx: ActionContext) -> ActionResult:
             stderr=asyncio.subprocess.STDOUT, cwd=workdir, env=env, pass_fds=(write_fd,),
             start_new_session=True)
         os.close(write_fd)
-        reader = asyncio.ensure_future(asyncio.to_thread(_read_all, read_fd))
+        outcome_pipe = _PipeReader(read_fd, MAX_RESULT_BYTES)
+        printed = bytearray()
+        work = asyncio.ensure_future(_converse(
+            process, json.dumps(request, default=str).encode(), printed))
+        cancel: asyncio.Future[Any] = asyncio.ensure_future(ctx.cancel.wait())
         try:
-            communicate = asyncio.ensure_future(
-                process.communicate(json.dumps(request, default=str).encode()))
-            cancel = asyncio.ensure_future(ctx.cancel.wait())
-            done, _ = await asyncio.wait({communicate, cancel}, timeout=timeout,
+            # The handler is done when its result is complete (a line), or the result pipe ends
+            # (the process died). asyncio's process.wait() would also wait for every process
+            # still holding its output pipe, such as a child that outlives the handler.
+            waiters: set[asyncio.Future[Any]] = {outcome_pipe.ended, cancel}
+            done, _ = await asyncio.wait(waiters, timeout=timeout,
                                          return_when=asyncio.FIRST_COMPLETED)
-            cancel.cancel()
-            if communicate not in done:
-                _kill(process.pid)
-                await process.wait()
-                communicate.cancel()
+            _kill(process.pid)
+            if outcome_pipe.ended not in done:
                 reason = "cancelled" if ctx.cancel.is_set() else f"timed out after {timeout:g} s"
                 status = "Cancelled" if ctx.cancel.is_set() else "TimedOut"
                 return ActionResult(status, failure_message=f"the script {reason}")  # type: ignore[arg-type]
-            printed, _ = communicate.result()
+            # What is still in the output pipe is read for a moment; a child that outlives the
+            # handler (in a session of its own) cannot hold the step open.
+            await asyncio.wait({work}, timeout=PIPE_GRACE_SECONDS)
         finally:
-            with contextlib.suppress(ProcessLookupError):
-                _kill(process.pid)
-        raw = await reader
+            _kill(process.pid)
+            await _close(process, (work, cancel))
+            outcome_pipe.close()
+        raw = bytes(outcome_pipe.data)
     if printed:
         ctx.log(printed.decode("utf-8", errors="replace"))
     try:
@@ -209,9 +230,73 @@ async def _run(ctx: ActionContext) -> ActionResult:
     return ActionResult.success({"Payload": payload}, {"Payload": payload})
 
 
-def _read_all(fd: int) -> bytes:
-    with os.fdopen(fd, "rb") as pipe:
-        return pipe.read()
+async def _converse(process: asyncio.subprocess.Process, request: bytes, printed: bytearray) -> None:
+    """Send the request on stdin and keep the first ``MAX_PRINTED_BYTES`` of what it prints."""
+    assert process.stdin is not None and process.stdout is not None
+    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+        process.stdin.write(request)
+        await process.stdin.drain()
+    process.stdin.close()
+    while chunk := await process.stdout.read(64 * 1024):
+        room = MAX_PRINTED_BYTES - len(printed)
+        if room > 0:
+            printed += chunk[:room]
+
+
+async def _close(process: asyncio.subprocess.Process, tasks: tuple[asyncio.Future[Any], ...]) -> None:
+    """Stop reading and close the process's pipes now, on this loop: a transport left to the
+    garbage collector after the loop closed prints "Event loop is closed"."""
+    for task in tasks:
+        if not task.done():
+            task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    # Close the pipes (not the process transport, whose close() would reap the process behind
+    # the child watcher's back); wait() then ends as soon as the killed process is gone.
+    transport = getattr(process, "_transport", None)
+    if transport is not None:
+        for fd in (0, 1):
+            pipe = transport.get_pipe_transport(fd)
+            if pipe is not None:
+                pipe.close()
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(process.wait(), KILL_WAIT_SECONDS)
+
+
+class _PipeReader:
+    """Reads the one-line result from the event loop (never a blocked thread), at most ``limit``
+    bytes; ``ended`` completes at the end of the line, at end of file or at the limit. ``close``
+    stops at once, even if a child that outlives the handler still holds the other end."""
+
+    def __init__(self, fd: int, limit: int) -> None:
+        self.fd = fd
+        self.limit = limit
+        self.data = bytearray()
+        self.loop = asyncio.get_running_loop()
+        self.ended: asyncio.Future[None] = self.loop.create_future()
+        os.set_blocking(fd, False)
+        self.loop.add_reader(fd, self._readable)
+
+    def _readable(self) -> None:
+        try:
+            chunk = os.read(self.fd, 64 * 1024)
+        except BlockingIOError:
+            return
+        if not chunk:
+            self.close()
+            return
+        room = self.limit - len(self.data)
+        if room > 0:
+            self.data += chunk[:room]
+        if b"\n" in chunk or room <= len(chunk):  # the result is one line: it is complete
+            self.close()
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            self.loop.remove_reader(self.fd)
+            os.close(self.fd)
+            self.fd = -1
+        if not self.ended.done():
+            self.ended.set_result(None)
 
 
 def _kill(pid: int) -> None:

@@ -111,7 +111,8 @@ async def _read_local(ctx: StepContext, path: str) -> tuple[str, str]:
     result = await ctx.node.executor.run(
         InvocationRequest(script=script, environment=environment,
                           timeout_seconds=time_left(ctx.node, READ_TIMEOUT),
-                          script_filename="_read_document.sh"),
+                          script_filename="_read_document.sh",
+                          capture_bytes=documents.loader.MAX_READ_BYTES + 4096),
         cancel=ctx.node.cancel,
     )
     stopped = interrupted(result)

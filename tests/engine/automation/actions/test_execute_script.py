@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -113,3 +114,41 @@ def test_attachment_outside_the_directory_is_refused(tmp_path: Path, attachment:
     assert (result.failure_message or "").startswith(
         f"attachment {attachment!r} is outside the attachments directory {attachments.resolve()}")
     assert not marker.exists()
+
+
+OUTLIVING = {
+    "own-session": "import subprocess\ndef h(e, c):\n"
+                   "    subprocess.Popen(['sleep', '5'], start_new_session=True)\n"
+                   "    print('started')\n    return 1\n",
+    "forked": "import os, time\ndef h(e, c):\n"
+              "    if os.fork() == 0:\n        time.sleep(5)\n        os._exit(0)\n"
+              "    print('started')\n    return 1\n",
+}
+
+
+@pytest.mark.parametrize("script", list(OUTLIVING.values()), ids=list(OUTLIVING))
+def test_a_child_that_outlives_the_handler_neither_holds_the_step_nor_dirties_stderr(
+        script: str) -> None:
+    import subprocess
+    import sys
+    import time
+
+    program = (
+        "import asyncio, json, sys\n"
+        "from ssm_local.engine.automation.actions import ActionContext\n"
+        "from ssm_local.engine.automation.actions.execute_script import handler\n"
+        "from ssm_local.engine.clock import SystemClock\n"
+        "logs = []\n"
+        "ctx = ActionContext(execution_id='e', step_name='s', action='aws:executeScript',\n"
+        "    inputs={'Runtime': 'python3.11', 'Handler': 'h', 'Script': sys.argv[1]},\n"
+        "    clients=lambda n: None, clock=SystemClock(), timeout_seconds=30, log=logs.append)\n"
+        "r = asyncio.run(handler(ctx))\n"
+        "print(json.dumps([r.status, r.outputs, logs]))\n"
+    )
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", program, script], capture_output=True,
+                          text=True, timeout=30)
+    assert done.stderr == ""
+    assert done.returncode == 0
+    assert json.loads(done.stdout) == ["Success", {"Payload": 1}, ["started\n"]]
+    assert time.monotonic() - started < 4  # the child sleeps 5 s
