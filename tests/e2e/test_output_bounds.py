@@ -6,40 +6,22 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 from ssm_local.engine import Engine
 from ssm_local.engine.command.spool import SPOOL_TRUNCATED, OutputSpool
+from tests.peak import run_measured
 
 MB = 1024 * 1024
 PEAK_RSS_CAP = 150 * MB
 SPOOL_LIMIT = 4 * MB
 
 
-# Linux carries a process's peak RSS across exec, so a child started straight from a big pytest
-# process reports pytest's peak. A small wrapper forks the CLI (a fresh peak) and reports its
-# wait4 ru_maxrss on its last stderr line.
-_MEASURED = (
-    "import os, sys\n"
-    "pid = os.fork()\n"
-    "if pid == 0:\n"
-    "    os.execv(sys.executable, [sys.executable, '-m', 'ssm_local.engine.cli', *sys.argv[1:]])\n"
-    "_, status, usage = os.wait4(pid, 0)\n"
-    "sys.stderr.write(f'\\nMAXRSS {usage.ru_maxrss}\\n')\n"
-    "sys.exit(os.waitstatus_to_exitcode(status))\n"
-)
-
-
 def _run(home: Path, *args: str, limit: int = SPOOL_LIMIT) -> tuple[int, int, str]:
     """Run ``ssm-local`` in a child process; returns (exit code, peak RSS in bytes, stderr)."""
     env = {**os.environ, "SSM_LOCAL_HOME": str(home), "SSM_LOCAL_OUTPUT_LIMIT": str(limit)}
     env.pop("SSM_LOCAL_DB", None)
-    done = subprocess.run([sys.executable, "-c", _MEASURED, *args], stdout=subprocess.DEVNULL,
-                          stderr=subprocess.PIPE, env=env, timeout=300)
-    text, _, last = done.stderr.decode("utf-8", "replace").rstrip("\n").rpartition("\nMAXRSS ")
-    return done.returncode, int(last) * 1024, text
+    return run_measured(list(args), env)
 
 
 def _store_size(home: Path) -> int:

@@ -16,6 +16,7 @@ import pytest
 from ssm_local.engine import Engine, wire
 from ssm_local.engine.cli import main
 from ssm_local.grammar.errors import ApiError, ParameterError
+from tests.peak import run_measured
 
 COMMAND = [sys.executable, "-m", "ssm_local.engine.cli"]
 BIG = "9" * 5000
@@ -124,19 +125,12 @@ def test_run_of_a_huge_file_checks_its_size_before_reading(tmp_path: Path) -> No
     big = tmp_path / "big.yaml"
     with big.open("wb") as handle:  # 300 MB of real bytes on disk would be slow; the size is what counts
         handle.truncate(300 * 1024 * 1024)
-    proc = subprocess.Popen([*COMMAND, "run", str(big)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE,
-                            env={**{k: v for k, v in os.environ.items() if k != "SSM_LOCAL_DB"},
-                                 "SSM_LOCAL_HOME": str(tmp_path / "home")})
-    assert proc.stdout is not None and proc.stderr is not None
-    err = proc.stderr.read().decode()
-    proc.stdout.close()
-    proc.stderr.close()
-    _, status, usage = os.wait4(proc.pid, 0)  # this child's own peak memory
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    assert proc.returncode == 1, err
+    code, peak, err = run_measured(
+        ["run", str(big)], {**{k: v for k, v in os.environ.items() if k != "SSM_LOCAL_DB"},
+                            "SSM_LOCAL_HOME": str(tmp_path / "home")})
+    assert code == 1, err
     assert "MaxDocumentSizeExceeded: document content is 314572800 bytes" in err
-    assert usage.ru_maxrss < 250 * 1024, usage.ru_maxrss  # KB: the interpreter, not the file
+    assert peak < 250 * 1024 * 1024, peak  # the interpreter, not the file
 
 
 def test_a_lone_surrogate_is_refused_at_input_and_never_stored(tmp_path: Path) -> None:
