@@ -241,6 +241,17 @@ def test_every_command_takes_output_and_query_and_is_documented() -> None:
         assert f"### `ssm-local {name}`" in reference, f"{name} is missing from docs/cli.md"
 
 
+def test_the_reference_in_docs_cli_md_is_the_parser_s() -> None:
+    """docs/cli.md's generated part is what the parser says today (regenerate it with
+    ``python -m ssm_local.engine.cli.reference``)."""
+    from ssm_local.engine.cli.reference import BEGIN, END, markdown
+
+    text = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    generated = text.partition(BEGIN)[2].partition(END)[0]
+    assert generated.strip() == markdown().strip(), \
+        "docs/cli.md is stale: run python -m ssm_local.engine.cli.reference"
+
+
 def test_output_and_query_in_real_processes(tmp_path: Path) -> None:
     env = {**os.environ, "SSM_LOCAL_HOME": str(tmp_path / "home"), "PYTHONPATH": str(ROOT)}
     env.pop("SSM_LOCAL_DB", None)
