@@ -21,7 +21,11 @@ from ssm_local.engine.clock import Clock, SystemClock
 from ssm_local.engine.services.keyring import KeyRing
 from ssm_local.engine.services.parameters import ParameterStore
 from ssm_local.engine.store import Store, ssm_local_home
-from ssm_local.engine.store.database import default_store_url, protect_own_state
+from ssm_local.engine.store.database import (
+    default_store_url,
+    protect_own_state,
+    release_own_state,
+)
 
 if TYPE_CHECKING:
     from ssm_local.documents.model import Document
@@ -72,6 +76,7 @@ class Engine:
         self._environ = env
         self.home = Path(home).expanduser() if home is not None else ssm_local_home(env)
         protect_own_state(self.home)  # no document may read it (aws:downloadContent file://)
+        self._closed = False
         if url is None:
             url = default_store_url({**env, "SSM_LOCAL_HOME": str(self.home)})
         self.region = region
@@ -225,6 +230,9 @@ class Engine:
         """Stop background work and close the store's connections."""
         self.parameters.close()
         self.store.close()
+        if not self._closed:
+            self._closed = True
+            release_own_state(self.home)
 
     def __enter__(self) -> Engine:
         return self

@@ -17,6 +17,7 @@ import logging
 import os
 import re
 import stat
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -37,8 +38,12 @@ FILE_MODE = 0o600
 """The mode of the SQLite store file; SQLite gives its ``-wal``/``-shm`` files the same mode."""
 
 _log = logging.getLogger(__name__)
-_OWN_STATE: set[str] = set()
-"""Paths registered with :func:`protect_own_state` (store files, homes) in this process."""
+_SQLITE_FILES = ("", "-wal", "-shm", "-journal")
+"""The suffixes of a SQLite store's files (the database, its write-ahead log, shared memory and
+rollback journal)."""
+_OWN_STATE: Counter[str] = Counter()
+"""Paths registered with :func:`protect_own_state` (store files, homes) in this process, with
+how many open stores and engines registered each; :func:`release_own_state` takes one back."""
 
 
 def make_private_directory(path: Path) -> None:
@@ -59,8 +64,18 @@ def make_private_directory(path: Path) -> None:
 
 def protect_own_state(path: str | Path) -> None:
     """Add ``path`` (a file, or a directory and everything below it) to :func:`own_state_paths`.
-    The store registers its SQLite files; ``Engine`` registers its home."""
-    _OWN_STATE.add(os.path.realpath(os.path.expanduser(path)))
+    The store registers its SQLite files and ``Engine`` its home, each until it is closed."""
+    _OWN_STATE[os.path.realpath(os.path.expanduser(path))] += 1
+
+
+def release_own_state(path: str | Path) -> None:
+    """Take back one :func:`protect_own_state` of ``path`` (when its store or engine closes), so
+    that a long-lived process that opens many stores keeps a short list."""
+    key = os.path.realpath(os.path.expanduser(path))
+    if _OWN_STATE[key] <= 1:
+        _OWN_STATE.pop(key, None)
+    else:
+        _OWN_STATE[key] -= 1
 
 
 def own_state_paths(environ: Mapping[str, str] | None = None) -> tuple[str, ...]:
@@ -72,7 +87,11 @@ def own_state_paths(environ: Mapping[str, str] | None = None) -> tuple[str, ...]
     paths = {os.path.realpath(ssm_local_home(env)), *_OWN_STATE}
     if env.get("SSM_LOCAL_KEYRING"):
         paths.add(os.path.realpath(os.path.expanduser(env["SSM_LOCAL_KEYRING"])))
-    return tuple(sorted(paths))
+    kept: list[str] = []
+    for path in sorted(paths):  # a directory covers everything below it: keep the outermost
+        if not any(path.startswith(outer.rstrip("/") + "/") for outer in kept):
+            kept.append(path)
+    return tuple(kept)
 
 
 class StoreConflict(StoreError):
@@ -114,6 +133,7 @@ class Store:
 
     def __init__(self, url: str | None = None, *, migrate: bool = True, echo: bool = False) -> None:
         self.url = normalize_url(url or default_store_url())
+        self._own_files: tuple[str, ...] = ()
         try:
             parsed = sa.make_url(self.url)
         except ArgumentError as exc:
@@ -145,7 +165,11 @@ class Store:
         if self.dialect == "sqlite":
             database = parsed.database
             if database and database != ":memory:" and not database.startswith("file:"):
-                _prepare_private_file(Path(database).expanduser())
+                path = Path(database).expanduser()
+                self._own_files = tuple(f"{path}{suffix}" for suffix in _SQLITE_FILES)
+                for own in self._own_files:
+                    protect_own_state(own)
+                _prepare_private_file(path)
             engine = sa.create_engine(
                 parsed, echo=echo, connect_args={"timeout": 30, "check_same_thread": False}
             )
@@ -237,6 +261,9 @@ class Store:
     def close(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
+        for path in self._own_files:
+            release_own_state(path)
+        self._own_files = ()
 
     def __repr__(self) -> str:
         return f"Store({self.display_url!r})"
@@ -307,8 +334,6 @@ def _prepare_private_file(path: Path) -> None:
     docs/decisions.md, "Security"). Raises ``StoreError`` (``StoreUnavailable``) when the directory
     or the file cannot be created.
     """
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        protect_own_state(f"{path}{suffix}")
     try:
         make_private_directory(path.parent)
     except OSError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import stat
@@ -89,3 +90,54 @@ def test_a_key_ring_directory_made_for_the_key_ring_is_0700(tmp_path: Path, loos
         assert _mode(keys / "keyring.json") == 0o600
     finally:
         engine.close()
+
+
+def test_a_closed_store_or_engine_leaves_the_list_of_own_state(tmp_path: Path) -> None:
+    """A long-lived process that opens and closes many stores keeps a short list of paths no
+    document may read (it travels to the node with every ``file://`` copy, in one environment
+    variable, which Linux caps at 128 KiB)."""
+    from ssm_local.engine.store.database import own_state_paths
+
+    before = own_state_paths()
+    for i in range(3):
+        Store(f"sqlite:///{tmp_path / f's{i}.db'}").close()
+        Engine(home=tmp_path / f"home{i}", environ={}).close()
+    assert own_state_paths() == before
+    with Engine(home=tmp_path / "open", environ={}) as engine:
+        assert str((tmp_path / "open").resolve()) in own_state_paths()
+        assert not any(p.startswith(str((tmp_path / "open").resolve()) + "/")
+                       for p in own_state_paths())  # its store is under it: one entry covers both
+        del engine
+    assert own_state_paths() == before
+
+
+def test_file_url_copies_work_after_thousands_of_stores(tmp_path: Path) -> None:
+    """Opening and closing many stores in one process (a test suite, a long-lived service) does
+    not make a later ``file://`` copy fail with "Argument list too long"."""
+    from ssm_local.engine.store.database import own_state_paths, protect_own_state, release_own_state
+
+    many = [str(tmp_path / f"closed-{i:05d}" / "store.db") for i in range(3000)]
+    for path in many:
+        protect_own_state(path)
+    for path in many:
+        release_own_state(path)  # what Store.close() does
+    try:
+        source = tmp_path / "data.txt"
+        source.write_text("local bytes\n", encoding="utf-8")
+        with Engine(f"sqlite:///{tmp_path / 'store.db'}", home=tmp_path / "home", environ={}) as engine:
+            document = tmp_path / "fetch.json"
+            document.write_text(json.dumps({
+                "schemaVersion": "2.2", "description": "file url", "mainSteps": [
+                    {"action": "aws:downloadContent", "name": "fetch",
+                     "inputs": {"sourceType": "HTTP", "sourceInfo": {"url": source.as_uri()},
+                                "destinationPath": str(tmp_path / "out" / "copy.txt")}}]}),
+                encoding="utf-8")
+            handle = engine.send_command(str(document))
+            handle.wait(60)
+            plugin = handle.result()["CommandInvocations"][0]["CommandPlugins"][0]
+            assert plugin["Status"] == "Success", plugin["Output"]
+        assert (tmp_path / "out" / "copy.txt").read_text(encoding="utf-8") == "local bytes\n"
+    finally:
+        for path in many:
+            release_own_state(path)
+    assert len("\n".join(own_state_paths())) < 64 * 1024
