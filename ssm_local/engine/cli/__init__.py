@@ -16,6 +16,7 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from ssm_local.grammar.errors import SsmLocalError
 from ssm_local.grammar.limits import lone_surrogate
@@ -37,8 +38,19 @@ class UsageError(SsmLocalError):
     code = "UsageError"
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, whose usage errors never repeat a password: an argument such as a store
+    URL (``postgresql://user:secret@host/db``) is shown as ``user:***@host``. Subcommand parsers
+    are of this class too (argparse makes them with the parent's class)."""
+
+    def error(self, message: str) -> NoReturn:
+        import re
+
+        super().error(re.sub(r"(://[^/:@\s'\"]*:)[^@\s'\"]*@", r"\1***@", message))
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="ssm-local",
         description=(
             "Read AWS Systems Manager (SSM) documents and run them for real: validate them "

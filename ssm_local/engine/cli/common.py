@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ssm_local.engine.cli import UsageError
+from ssm_local.grammar.errors import DocumentError
 
 if TYPE_CHECKING:  # the store is imported only when a command runs
     from ssm_local.engine.facade import Engine
@@ -41,7 +42,7 @@ def read_document_arg(arg: str) -> tuple[str, bytes]:
 
         return "<stdin>", read_document_stream(sys.stdin.buffer)
     path = Path(arg)
-    if path.is_file():
+    if path.exists() and not path.is_dir():  # a file, or a pipe such as <(...)
         return arg, _read(path)
     bundled = library.path(arg)
     if bundled is not None and not path.exists():
@@ -55,18 +56,21 @@ def read_document_arg(arg: str) -> tuple[str, bytes]:
 
 
 def _read(path: Path) -> bytes:
-    try:
-        with path.open("rb") as handle:  # over the loader's limit, it reports the size
-            from ssm_local.documents.loader import MAX_READ_BYTES
+    """The file's bytes, its size checked before reading (``DocumentError``
+    MaxDocumentSizeExceeded naming the real size)."""
+    from ssm_local.documents.loader import read_document_file
 
-            return handle.read(MAX_READ_BYTES + 1)
+    try:
+        return read_document_file(path, str(path))
     except OSError as exc:
         raise UsageError(f"{path}: {exc.strerror or exc}") from None
 
 
-def expand_paths(args: list[str]) -> Iterator[tuple[str, bytes]]:
+def expand_paths(args: list[str]) -> Iterator[tuple[str, bytes | DocumentError]]:
     """Each argument as documents: files, directories walked for *.json/*.yaml/*.yml in sorted
-    order, ``-``, or bundled names. A missing path is a ``UsageError``."""
+    order, ``-``, or bundled names. A missing path is a ``UsageError``; a file that cannot be
+    read as a document (too large) yields its ``DocumentError`` in place of its bytes, so that
+    the other files are still checked."""
     for arg in args:
         path = Path(arg)
         if path.is_dir():
@@ -77,9 +81,15 @@ def expand_paths(args: list[str]) -> Iterator[tuple[str, bytes]]:
                     if name.lower().endswith(DOCUMENT_SUFFIXES):
                         found.append(Path(root) / name)
             for item in found:
-                yield str(item), _read(item)
+                try:
+                    yield str(item), _read(item)
+                except DocumentError as exc:
+                    yield str(item), exc
         else:
-            yield read_document_arg(arg)
+            try:
+                yield read_document_arg(arg)
+            except DocumentError as exc:
+                yield arg, exc
 
 
 # -- the AWS CLI's shorthand for --parameters ---------------------------------------------------

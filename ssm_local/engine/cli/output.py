@@ -44,13 +44,16 @@ def add_output_options(parser: argparse.ArgumentParser) -> None:
                              "json unless --output is given)")
 
 
-def add_cli_input_json(parser: argparse.ArgumentParser, names: Mapping[str, str]) -> None:
+def add_cli_input_json(parser: argparse.ArgumentParser, names: Mapping[str, str],
+                       operations: Sequence[str] = ()) -> None:
     """``--cli-input-json`` on one command's parser. ``names`` maps each request member AWS
-    names (``DocumentName``) to the ``argparse`` destination it sets (``document``)."""
+    names (``DocumentName``) to the ``argparse`` destination it sets (``document``);
+    ``operations`` are the SSM API operations whose request shapes (botocore's model, as the AWS
+    CLI checks them) give each member's type."""
     parser.add_argument("--cli-input-json", metavar="JSON",
                         help="the options as a JSON object in AWS's request names ("
                              + ", ".join(names) + "), or file://PATH; the command line wins")
-    parser.set_defaults(cli_input_names=dict(names))
+    parser.set_defaults(cli_input_names=dict(names), cli_input_operations=tuple(operations))
 
 
 def deprecated(replacement: str, value: Any = None,
@@ -97,13 +100,41 @@ def apply_cli_input_json(args: argparse.Namespace) -> None:
     if not isinstance(loaded, dict):
         raise UsageError("--cli-input-json must be a JSON object of request members")
     names: dict[str, str] = getattr(args, "cli_input_names", {})
-    for member, value in loaded.items():
-        dest = names.get(member)
-        if dest is None:
+    for member in loaded:
+        if member not in names:
             raise UsageError(f"--cli-input-json: unknown member {member!r}; this command takes "
                              + ", ".join(names))
+    problems = _type_problems(loaded, getattr(args, "cli_input_operations", ()))
+    if problems:
+        raise UsageError("--cli-input-json: " + "; ".join(problems))
+    for member, value in loaded.items():
+        dest = names[member]
         if getattr(args, dest, None) in (None, [], False, ""):
             setattr(args, dest, value)
+
+
+def _type_problems(members: Mapping[str, Any], operations: Sequence[str]) -> list[str]:
+    """Each member checked against the first of ``operations`` whose request has it, with
+    botocore's ``ParamValidator`` (the AWS CLI's own check): ``Invalid type for parameter
+    TimeoutSeconds, value: abc, ...``. Missing required members are the command's business."""
+    if not operations:
+        return []
+    import botocore.session
+    from botocore.validate import ParamValidator
+
+    model = botocore.session.get_session().get_service_model("ssm")
+    problems: list[str] = []
+    claimed: set[str] = set()
+    for operation in operations:
+        shape = model.operation_model(operation).input_shape
+        given = {name: value for name, value in members.items()
+                 if name in shape.members and name not in claimed}
+        claimed |= set(given)
+        report = ParamValidator().validate(given, shape)
+        if report.has_errors():
+            problems += [line for line in report.generate_report().splitlines()
+                         if line and not line.startswith("Missing required parameter")]
+    return problems
 
 
 def plain(data: Any) -> Any:

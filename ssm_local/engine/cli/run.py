@@ -29,7 +29,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from ssm_local.engine.cli import EXIT_FAILED, EXIT_OK, UsageError
+from ssm_local.engine.cli import EXIT_BROKEN_PIPE, EXIT_FAILED, EXIT_OK, UsageError
 from ssm_local.engine.cli.commands import command_text
 from ssm_local.engine.cli.common import (
     DOCUMENT_SUFFIXES,
@@ -112,7 +112,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         help="Automation: the directory aws:executeScript Attachments are read "
                              "from")
     add_output_options(parser)
-    add_cli_input_json(parser, CLI_INPUT)
+    add_cli_input_json(parser, CLI_INPUT, ("SendCommand", "StartAutomationExecution"))
     add_db_option(parser)
     parser.set_defaults(func=run_command)
 
@@ -147,16 +147,27 @@ class _Display:
         self.live = live
         self._lock = threading.Lock()
         self._line = ""
+        self.reader_gone = False
+        """The reader of standard output went away (``| head``): streaming stopped; the command
+        runs on to its end, as it would on AWS, and the CLI exits 141."""
 
     def output(self, _node: str, _step: str, stream: str, chunk: bytes) -> None:
-        if not self.stream_output:
+        if not self.stream_output or (stream == "stdout" and self.reader_gone):
             return
         with self._lock:
             self._clear()
             target = sys.stdout if stream == "stdout" else sys.stderr
-            target.flush()
-            target.buffer.write(chunk)
-            target.buffer.flush()
+            try:
+                target.flush()
+                target.buffer.write(chunk)
+                target.buffer.flush()
+            except BrokenPipeError:
+                if target is not sys.stdout:
+                    raise
+                self.reader_gone = True
+                devnull = os.open(os.devnull, os.O_WRONLY)  # later writes and the exit flush
+                os.dup2(devnull, sys.stdout.fileno())
+                os.close(devnull)
 
     def progress(self, progress: Any) -> None:
         if not self.live:
@@ -313,4 +324,6 @@ def run_command(args: argparse.Namespace) -> int:
         from ssm_local.engine.cli.interrupts import exit_code
 
         return exit_code(interrupted)
+    if display.reader_gone:
+        return EXIT_BROKEN_PIPE
     return EXIT_OK if command["Status"] == "Success" else EXIT_FAILED

@@ -73,7 +73,12 @@ def run_validate(args: argparse.Namespace) -> int:
     count = 0
     for source, content in expand_paths(args.paths):
         count += 1
-        document, diagnostics = documents.check(content, source=source)
+        if isinstance(content, bytes):
+            document, diagnostics = documents.check(content, source=source)
+        else:  # the file could not be read as a document (too large)
+            document, diagnostics = None, [documents.Diagnostic(
+                content.code, documents.Severity.ERROR, content.message, source, content.line,
+                content.column, content.path or "$")]
         if args.strict and document is not None:
             diagnostics = sorted([*diagnostics, *not_runnable(document)],
                                  key=lambda d: (d.line or 0, d.column or 0, d.code))

@@ -97,7 +97,7 @@ def resolve_document(name_or_path: str, version: str | None = None, *,
     registry holds only documents CreateDocument accepted. Raises ``DocumentError``
     (InvalidDocument) when none of them has it or it is not valid."""
     path = Path(name_or_path)
-    if path.is_file():
+    if path.exists() and not path.is_dir():  # a file, or a pipe such as <(...)
         try:
             text = read_document_file(path, name_or_path).decode("utf-8")
         except (OSError, UnicodeDecodeError) as exc:

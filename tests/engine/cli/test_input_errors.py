@@ -153,3 +153,54 @@ def test_parse_json_and_tokens() -> None:
     with pytest.raises(wire.InvalidNextToken):
         wire.decode_token("k", "A" * 100_000)
     assert wire.parse_json('{"a": [1, "é"]}') == {"a": [1, "é"]}
+
+
+@pytest.mark.parametrize("request_json, message", [
+    ('{"DocumentName": "AWS-RunShellScript", "TimeoutSeconds": "abc"}',
+     "Invalid type for parameter TimeoutSeconds, value: abc"),
+    ('{"DocumentName": "AWS-RunShellScript", "TimeoutSeconds": 45.5}',
+     "Invalid type for parameter TimeoutSeconds, value: 45.5"),
+    ('{"DocumentName": 5}', "Invalid type for parameter DocumentName, value: 5"),
+    ('{"DocumentName": "AWS-RunShellScript", "Comment": null}',
+     "Invalid type for parameter Comment, value: None"),
+    ('{"DocumentName": "AWS-RunShellScript", "DocumentVersion": 1}',
+     "Invalid type for parameter DocumentVersion, value: 1"),
+])
+def test_cli_input_json_members_are_checked_against_the_api_model(
+        request_json: str, message: str, home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Each member has the type botocore's SSM model gives it, as the AWS CLI checks it."""
+    code, printed = cli(capsys, "run", "--cli-input-json", request_json)
+    assert code == 2
+    assert printed.startswith("ssm-local: error: --cli-input-json: ") and message in printed
+
+
+def test_a_usage_error_never_shows_a_store_password(home: Path) -> None:
+    code, printed = process(["--db", "postgresql://u:secretpw@127.0.0.1:1/x", "param", "get", "/a"],
+                            home)
+    assert code == 2
+    assert "secretpw" not in printed and "u:***@127.0.0.1" in printed
+
+
+def test_validate_names_the_real_size_and_checks_the_other_files(
+        tmp_path: Path, home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    huge = tmp_path / "huge.yaml"
+    with huge.open("wb") as handle:
+        handle.truncate(2_000_000_000)
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("schemaVersion: '2.2'\n", encoding="utf-8")
+    code, printed = cli(capsys, "validate", str(huge), str(broken))
+    assert code == 1
+    assert "MaxDocumentSizeExceeded document content is 2000000000 bytes" in printed
+    assert "2 documents checked, 0 valid, 2 with errors" in printed
+
+
+def test_a_document_from_a_pipe_is_read(tmp_path: Path, home: Path) -> None:
+    """``ssm-local validate <(...)`` and ``run <(...)``: a pipe is a file to read, not missing."""
+    document = ("schemaVersion: '2.2'\ndescription: d\nmainSteps:\n- action: aws:runShellScript\n"
+                "  name: s\n  inputs:\n    runCommand: [echo from-a-pipe]\n")
+    for command in ("validate", "run"):
+        done = subprocess.run(["bash", "-c", f'"$@" {command} <(printf %s "$DOC")', "-", *COMMAND],
+                              capture_output=True, text=True, timeout=120,
+                              env={**os.environ, "SSM_LOCAL_HOME": str(home), "DOC": document})
+        assert done.returncode == 0, done.stderr
+    assert "from-a-pipe" in done.stdout
