@@ -236,6 +236,18 @@ def _replace_in_string(text: str, values: dict[str, StoredParameter]) -> str:
     return "".join(out)
 
 
+def _whole_string_list(item: Any, values: dict[str, StoredParameter]) -> str | None:
+    """The reference (``{{ssm:name}}`` text) when a list element is exactly one reference to a
+    StringList, spaces around it allowed: such an element becomes the list's items."""
+    if not isinstance(item, str):
+        return None
+    placeholders = _ssm_placeholders(item.strip())
+    whole = placeholders[0] if len(placeholders) == 1 else None
+    if whole is not None and whole.raw == item.strip() and values[whole.raw].type == "StringList":
+        return whole.raw
+    return None
+
+
 def _replace(value: Any, values: dict[str, StoredParameter]) -> Any:
     if isinstance(value, str):
         return _replace_in_string(value, values)
@@ -244,13 +256,10 @@ def _replace(value: Any, values: dict[str, StoredParameter]) -> Any:
     if isinstance(value, list):
         out: list[Any] = []
         for item in value:
-            if isinstance(item, str):
-                placeholders = _ssm_placeholders(item.strip())
-                whole = placeholders[0] if len(placeholders) == 1 else None
-                if (whole is not None and whole.raw == item.strip()
-                        and values[whole.raw].type == "StringList"):
-                    out.extend(split_string_list(values[whole.raw].value))
-                    continue
+            whole = _whole_string_list(item, values)
+            if whole is not None:
+                out.extend(split_string_list(values[whole].value))
+                continue
             out.append(_replace(item, values))
         return out
     return value
@@ -303,13 +312,10 @@ def _whole_list_items(value: Any, values: dict[str, StoredParameter]) -> Any:
     if isinstance(value, list):
         out: list[Any] = []
         for item in value:
-            if isinstance(item, str):
-                placeholders = _ssm_placeholders(item.strip())
-                whole = placeholders[0] if len(placeholders) == 1 else None
-                if (whole is not None and whole.raw == item.strip()
-                        and values[whole.raw].type == "StringList"):
-                    out.append(whole.raw)
-                    continue
+            whole = _whole_string_list(item, values)
+            if whole is not None:
+                out.append(whole)
+                continue
             out.append(_whole_list_items(item, values))
         return out
     return value

@@ -205,21 +205,28 @@ class _Shorthand:
         return "".join(chars).strip()
 
 
+def json_object_flag(text: str, flag: str, what: str) -> dict[str, Any]:
+    """A flag's value read as a JSON object (``wire.parse_json``: no huge integers, deep nesting
+    or lone surrogates); ``UsageError`` naming ``flag`` otherwise (``what`` says what the object
+    holds, e.g. "of names to values")."""
+    from ssm_local.engine.wire import parse_json
+
+    try:
+        loaded = parse_json(text)
+    except ValueError as exc:
+        raise UsageError(f"{flag}: {exc}") from None
+    if not isinstance(loaded, dict):
+        raise UsageError(f"{flag} must be a JSON object {what}".rstrip())
+    return loaded
+
+
 def parse_parameters_text(text: str, flag: str = "--parameters") -> dict[str, Any]:
     """``--parameters`` as the AWS CLI reads it: JSON when the text starts with ``{``, else the
     shorthand (``commands=ls``, ``ids=a,b`` → a list, ``ids=[a]``, ``a=1,b=2``). Raises
     ``UsageError`` naming ``flag`` when it reads as neither."""
     stripped = text.strip()
     if stripped.startswith("{"):
-        from ssm_local.engine.wire import parse_json
-
-        try:
-            loaded = parse_json(stripped)
-        except ValueError as exc:
-            raise UsageError(f"{flag}: {exc}") from None
-        if not isinstance(loaded, dict):
-            raise UsageError(f"{flag} must be a JSON object of names to values")
-        return loaded
+        return json_object_flag(stripped, flag, "of names to values")
     return dict(_Shorthand(text, flag).members())
 
 

@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from ssm_local.engine.cli import EXIT_FAILED, EXIT_OK, UsageError
-from ssm_local.engine.cli.common import open_engine
+from ssm_local.engine.cli.common import json_object_flag, open_engine
 from ssm_local.engine.cli.nodes import add_db_option
 from ssm_local.engine.cli.output import add_output_options, emit, output_form
 
@@ -135,14 +135,7 @@ _UNFINISHED = ("Pending", "InProgress", "Waiting", "Cancelling")
 def _signal(args: argparse.Namespace) -> int:
     payload: dict[str, Any] = {}
     if args.payload:
-        from ssm_local.engine.wire import parse_json
-
-        try:
-            payload = parse_json(args.payload)
-        except ValueError as exc:
-            raise UsageError(f"--payload: {exc}") from None
-        if not isinstance(payload, dict):
-            raise UsageError("--payload must be a JSON object")
+        payload = json_object_flag(args.payload, "--payload", "")
     if args.step:
         payload["StepName"] = [args.step]
     if args.comment:

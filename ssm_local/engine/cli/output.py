@@ -91,14 +91,9 @@ def apply_cli_input_json(args: argparse.Namespace) -> None:
         except OSError as exc:
             raise UsageError(f"--cli-input-json: {text[len('file://'):]}: "
                              f"{exc.strerror or exc}") from None
-    from ssm_local.engine.wire import parse_json
+    from ssm_local.engine.cli.common import json_object_flag
 
-    try:
-        loaded = parse_json(text)
-    except ValueError as exc:
-        raise UsageError(f"--cli-input-json: {exc}") from None
-    if not isinstance(loaded, dict):
-        raise UsageError("--cli-input-json must be a JSON object of request members")
+    loaded = json_object_flag(text, "--cli-input-json", "of request members")
     names: dict[str, str] = getattr(args, "cli_input_names", {})
     for member in loaded:
         if member not in names:

@@ -33,6 +33,7 @@ from ssm_local.engine.cli import EXIT_BROKEN_PIPE, EXIT_FAILED, EXIT_OK, UsageEr
 from ssm_local.engine.cli.commands import command_text
 from ssm_local.engine.cli.common import (
     DOCUMENT_SUFFIXES,
+    json_object_flag,
     open_engine,
     parse_parameter_item,
     parse_parameters_text,
@@ -207,15 +208,8 @@ def _parameters(args: argparse.Namespace) -> dict[str, Any]:
         raise UsageError("--cli-input-json: Parameters must be an object of names to values")
     values = dict(given or {})
     if args.parameters_json:  # the deprecated flag: JSON only, as before
-        from ssm_local.engine.wire import parse_json
-
-        try:
-            loaded = parse_json(args.parameters_json)
-        except ValueError as exc:
-            raise UsageError(f"--parameters-json: {exc}") from None
-        if not isinstance(loaded, dict):
-            raise UsageError("--parameters-json must be a JSON object of names to values")
-        values.update(loaded)
+        values.update(json_object_flag(args.parameters_json, "--parameters-json",
+                                       "of names to values"))
     texts = [text for group in args.parameters or [] for text in group]
     return parse_parameters(args.parameter, texts, values)
 
