@@ -14,7 +14,10 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ssm_local.engine.facade import Engine
 
-__all__: list[str] = ["Engine"]
+__version__ = "0.1.0"
+"""The release; ``pyproject.toml`` reads it from here (one place to change)."""
+
+__all__: list[str] = ["Engine", "__version__"]
 
 
 def __getattr__(name: str) -> Any:

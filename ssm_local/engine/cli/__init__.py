@@ -68,8 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 class _VersionAction(argparse.Action):
-    """``--version``: like argparse's own, but the version is read only when asked for (reading
-    the installed distribution's metadata costs more than building the whole parser)."""
+    """``--version``: like argparse's own (``ssm-local --version`` alone is answered before the
+    parser is even built, see ``_main``)."""
 
     def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
                  values: object, option_string: str | None = None) -> None:
@@ -78,12 +78,9 @@ class _VersionAction(argparse.Action):
 
 
 def _version() -> str:
-    from importlib import metadata
+    from ssm_local import __version__
 
-    try:
-        return metadata.version("ssm-local")
-    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
-        return "unknown"
+    return __version__
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -102,6 +99,9 @@ def _main(argv: Sequence[str] | None) -> int:
     if undecodable is not None:
         print(f"ssm-local: error: {undecodable}", file=sys.stderr)
         return EXIT_USAGE
+    if list(sys.argv[1:] if argv is None else argv) == ["--version"]:  # the cheapest answer
+        sys.stdout.write(f"ssm-local {_version()}\n")
+        return EXIT_OK
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
