@@ -246,8 +246,9 @@ def run_runbook(engine: Any, resolved: Any, parameters: dict[str, Any],
                                                                       "interactive"):
             wanted = {"pause": "Resume", "approve": "Approve",
                       "interactive": "StartStep"}[event.kind]
+            who = " --as APPROVER" if event.kind == "approve" else ""
             print(f"  Waiting    {event.step}: send a signal with 'ssm-local executions "
-                  f"signal {handle.execution_id} --type {wanted}'", file=sys.stderr)
+                  f"signal {handle.execution_id} --type {wanted}{who}'", file=sys.stderr)
 
     def log(step: str, text: str) -> None:
         if not quiet:

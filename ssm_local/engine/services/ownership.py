@@ -26,7 +26,7 @@ from sqlalchemy.engine import Connection
 from ssm_local.engine.clock import Clock
 from ssm_local.engine.store import Store
 from ssm_local.engine.store.owner_tables import RunOwnerRow
-from ssm_local.grammar.errors import ApiError, SsmLocalError
+from ssm_local.grammar.errors import ApiError, ExecutionError, SsmLocalError
 
 OWNERS = RunOwnerRow.__table__  # type: ignore[attr-defined]
 DEFAULT_LEASE_SECONDS = 30.0
@@ -40,13 +40,20 @@ _HELD_LOCK = threading.Lock()
 
 
 def lease_seconds_from_env() -> float:
-    """``SSM_LOCAL_LEASE_SECONDS`` as a positive number, else ``DEFAULT_LEASE_SECONDS``."""
-    text = os.environ.get(LEASE_ENV, "")
+    """``SSM_LOCAL_LEASE_SECONDS`` as a number of seconds, ``DEFAULT_LEASE_SECONDS`` when unset.
+    Raises ``ExecutionError`` (InvalidLeaseSeconds) for text that is not a positive finite
+    number: a wrong lease is a setting to fix, not one to ignore."""
+    text = os.environ.get(LEASE_ENV, "").strip()
+    if not text:
+        return DEFAULT_LEASE_SECONDS
     try:
         value = float(text)
     except ValueError:
-        return DEFAULT_LEASE_SECONDS
-    return value if value > 0 else DEFAULT_LEASE_SECONDS
+        value = float("nan")
+    if not (0 < value < float("inf")):
+        raise ExecutionError(f"{LEASE_ENV} must be a number of seconds greater than 0, got "
+                             f"{text[:40]!r}", code="InvalidLeaseSeconds")
+    return value
 
 
 def process_alive(pid: int) -> bool:

@@ -167,6 +167,7 @@ def test_approvals_through_the_cli(tmp_path: Path) -> None:
             if line.startswith("Execution "):
                 execution_id = line.split()[1]
             if "Waiting" in line:
+                assert line.rstrip().endswith("--type Approve --as APPROVER'"), line
                 break
         assert execution_id is not None
 

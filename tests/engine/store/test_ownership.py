@@ -11,8 +11,16 @@ import sys
 import pytest
 
 from ssm_local.engine.clock import FakeClock
-from ssm_local.engine.services.ownership import AUTOMATION, Owner, OwnerAlive, Ownership
+from ssm_local.engine.services.ownership import (
+    AUTOMATION,
+    LEASE_ENV,
+    Owner,
+    OwnerAlive,
+    Ownership,
+    lease_seconds_from_env,
+)
 from ssm_local.engine.store import Store
+from ssm_local.grammar.errors import ExecutionError
 
 
 def _other_host(ownership: Ownership) -> Ownership:
@@ -72,3 +80,19 @@ def test_two_claims_of_one_gone_owner_one_wins(store_url: str, clock: FakeClock)
         first.release(AUTOMATION, "exec-2", token)
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("text", ["abc", "0", "-5", "nan", "inf"])
+def test_a_lease_that_is_not_a_positive_number_is_an_error(
+        text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(LEASE_ENV, text)
+    with pytest.raises(ExecutionError) as raised:
+        lease_seconds_from_env()
+    assert raised.value.code == "InvalidLeaseSeconds"
+
+
+def test_a_lease_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(LEASE_ENV, " 2.5 ")
+    assert lease_seconds_from_env() == 2.5
+    monkeypatch.delenv(LEASE_ENV)
+    assert lease_seconds_from_env() == 30
