@@ -9,9 +9,8 @@ from typing import Any
 import pytest
 
 from ssm_local import documents
-from ssm_local.engine.clock import FakeClock
 from ssm_local.engine.services.automations import AutomationService
-from ssm_local.engine.store.database import Store
+from tests.engine.automation.services import service_with
 
 CHILD = """
 schemaVersion: "0.3"
@@ -53,15 +52,7 @@ mainSteps:
 
 @pytest.fixture
 def service(tmp_path: Path) -> AutomationService:
-    runbooks = {"Child": CHILD}
-
-    def resolve(name: str, version: str | None) -> tuple[str, str, str]:
-        return name, "1", runbooks[name]
-
-    svc = AutomationService(Store(f"sqlite:///{tmp_path / 's.db'}"), clock=FakeClock(),
-                            resolve_document=resolve)
-    svc.automations = svc
-    return svc
+    return service_with(tmp_path, {"Child": CHILD})
 
 
 def test_nested_execution_returns_the_child_outputs(service: AutomationService) -> None:

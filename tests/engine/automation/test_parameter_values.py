@@ -11,10 +11,8 @@ from typing import Any
 import pytest
 
 from ssm_local import documents
-from ssm_local.engine.clock import FakeClock
-from ssm_local.engine.services.automations import AutomationService
-from ssm_local.engine.store.database import Store
 from ssm_local.grammar.errors import ApiError
+from tests.engine.automation.services import service_with
 
 CONSTRAINTS = {
     "allowedPattern": ({"allowedPattern": "^[a-z]*$"}, "does not match the allowed pattern"),
@@ -44,16 +42,6 @@ PARENT = json.dumps({
     "mainSteps": [{"name": "nested", "action": "aws:executeAutomation",
                    "inputs": {"DocumentName": "Child", "RuntimeParameters": {"Item": "{{ Outer }}"}}}],
 })
-
-
-def service_with(tmp_path: Path, runbooks: dict[str, str]) -> AutomationService:
-    def resolve(name: str, version: str | None) -> tuple[str, str, str]:
-        return name, "1", runbooks[name]
-
-    svc = AutomationService(Store(f"sqlite:///{tmp_path / 's.db'}"), clock=FakeClock(),
-                            resolve_document=resolve)
-    svc.automations = svc
-    return svc
 
 
 @pytest.mark.parametrize("kind", sorted(CONSTRAINTS))
