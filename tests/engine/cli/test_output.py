@@ -28,13 +28,6 @@ RUNBOOK = 'schemaVersion: "0.3"\nmainSteps:\n  - name: wait\n    action: aws:sle
           "    inputs:\n      Duration: PT0S\n"
 
 
-@pytest.fixture
-def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setenv("SSM_LOCAL_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("SSM_LOCAL_DB", raising=False)
-    return f"sqlite:///{tmp_path / 'store.db'}"
-
-
 def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     try:
         code = main(list(args))

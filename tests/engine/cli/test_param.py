@@ -11,13 +11,6 @@ import pytest
 from ssm_local.engine.cli import main
 
 
-@pytest.fixture
-def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setenv("SSM_LOCAL_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("SSM_LOCAL_DB", raising=False)
-    return f"sqlite:///{tmp_path / 'cli.db'}"
-
-
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     code = main(list(argv))
     out, err = capsys.readouterr()

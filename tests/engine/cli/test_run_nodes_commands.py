@@ -21,12 +21,6 @@ mainSteps:
 """
 
 
-@pytest.fixture
-def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setenv("SSM_LOCAL_HOME", str(tmp_path / "home"))
-    return f"sqlite:///{tmp_path / 'store.db'}"
-
-
 def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     code = main(list(args))
     out, err = capsys.readouterr()
