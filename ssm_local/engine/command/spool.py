@@ -20,6 +20,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
+from ssm_local.engine.store.database import make_private_directory
 from ssm_local.grammar.errors import ExecutionError
 
 __all__ = [
@@ -137,11 +138,7 @@ class InvocationSpool:
     def _open(self, step: str, stream: str) -> int:
         path = self.spool.path(self.command_id, self.node_id, step, stream)
         try:
-            if not path.parent.is_dir():  # every missing level 0700 (mkdir(parents=) uses umask)
-                for directory in reversed([path.parent, *path.parent.parents]):
-                    if not directory.is_dir():
-                        with contextlib.suppress(FileExistsError):
-                            directory.mkdir(mode=0o700)
+            make_private_directory(path.parent)  # every missing level 0700
             return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
                            | getattr(os, "O_CLOEXEC", 0), 0o600)
         except OSError:
